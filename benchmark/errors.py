@@ -1,0 +1,18 @@
+"""Domain errors. The API's exception handler maps them to ``{"message", "extra"}`` responses."""
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """A problem a person can fix, reported with a message and structured details."""
+
+    status_code = 400
+
+    def __init__(self, message: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class PayloadTooLarge(ApplicationError):
+    status_code = 413

@@ -1,6 +1,290 @@
-"""ORM models of the competition app."""
+"""ORM models of the competition app.
 
+Rows hold what the leaderboard and the pages need; files (zoo weights, solutions, bundles,
+uploaded zips) live in storage. Invariants that the database can keep are constraints here.
+"""
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
+from django.db.models import Q
+
+
+def zoo_storage() -> FileSystemStorage:
+    """Where zoo builds live (weights, organizer-only solutions, participant bundles)."""
+    return FileSystemStorage(location=settings.ARENA_ZOO_ROOT)
+
+
+class Phase(models.TextChoices):
+    TRAIN = "train", "train"
+    DEV = "dev", "dev"
+    FINAL = "final", "final"
+
+
+SCORED_PHASES = (Phase.DEV, Phase.FINAL)
+
+
+class Track(models.Model):
+    class Ranking(models.TextChoices):
+        LATEST = "latest", "latest valid submission (MICO)"
+        BEST = "best", "best dev primary metric"
+
+    class BuildStatus(models.TextChoices):
+        PENDING = "pending", "pending"
+        BUILDING = "building", "building"
+        READY = "ready", "ready"
+        FAILED = "failed", "failed"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    spec_text = models.TextField(help_text="The track file (TOML) as uploaded.")
+    spec = models.JSONField(default=dict, help_text="The validated track file.")
+    primary = models.CharField(max_length=32, default="TPR_FPR_1000")
+    ranking = models.CharField(max_length=8, choices=Ranking.choices, default=Ranking.LATEST)
+    dev_opens = models.DateTimeField()
+    final_deadline = models.DateTimeField()
+    revealed_at = models.DateTimeField(null=True, blank=True)
+    per_day = models.PositiveIntegerField()
+    total = models.PositiveIntegerField()
+    invalid_per_day = models.PositiveIntegerField()
+    max_bytes = models.PositiveIntegerField()
+    challenge = models.PositiveIntegerField(help_text="m: members (and non-members) per model.")
+    build_status = models.CharField(
+        max_length=16, choices=BuildStatus.choices, default=BuildStatus.PENDING
+    )
+    build_message = models.TextField(blank=True)
+    models_total = models.PositiveIntegerField(default=0)
+    models_built = models.PositiveIntegerField(default=0)
+    bundle = models.FileField(storage=zoo_storage, blank=True, max_length=300)
+    zoo_fingerprint = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(build_status__in=["pending", "building", "ready", "failed"]),
+                name="track_build_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(ranking__in=["latest", "best"]), name="track_ranking_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(final_deadline__gt=models.F("dev_opens")), name="track_phases_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(models_built__lte=models.F("models_total")),
+                name="track_models_built_le_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_revealed(self) -> bool:
+        return self.revealed_at is not None
+
+
+class Scenario(models.Model):
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="scenarios")
+    slug = models.SlugField(max_length=64)
+    position = models.PositiveSmallIntegerField(default=0)
+    epsilon = models.FloatField(null=True, blank=True, help_text="Empty means ε = ∞.")
+    delta = models.FloatField(null=True, blank=True)
+    clip = models.FloatField(null=True, blank=True)
+    noise_multiplier = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["track", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["track", "slug"], name="scenario_track_slug"),
+            models.CheckConstraint(
+                condition=Q(epsilon__isnull=True) | Q(epsilon__gt=0), name="scenario_epsilon_pos"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.track.slug}_{self.slug}"
+
+
+class ZooModel(models.Model):
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="zoo_models")
+    phase = models.CharField(max_length=8, choices=Phase.choices)
+    index = models.PositiveIntegerField()
+    seeds = models.JSONField(default=dict)
+    train_accuracy = models.FloatField(null=True, blank=True)
+    eval_accuracy = models.FloatField(null=True, blank=True)
+    epsilon_spent = models.FloatField(null=True, blank=True)
+    wall_seconds = models.FloatField(null=True, blank=True)
+    path = models.CharField(max_length=300, help_text="Directory under ARENA_ZOO_ROOT.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scenario", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scenario", "phase", "index"], name="zoomodel_scenario_phase_index"
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__in=["train", "dev", "final"]), name="zoomodel_phase_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario}/{self.phase}/model_{self.index}"
+
+
+def submission_upload_to(instance: "Submission", filename: str) -> str:
+    return f"submissions/{instance.track.slug}/{instance.sha256[:2]}/{instance.sha256}.zip"
+
+
+class Submission(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        SCORING = "scoring", "scoring"
+        SCORED = "scored", "scored"
+        FAILED = "failed", "failed"
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="submissions")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="submissions",
+    )
+    file = models.FileField(upload_to=submission_upload_to, max_length=300)
+    filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    message = models.TextField(blank=True, help_text="Why scoring failed, for a person.")
+    errors = models.JSONField(default=list, blank=True)
+    scoring_attempts = models.PositiveSmallIntegerField(default=0)
+    is_baseline = models.BooleanField(default=False)
+    attack = models.CharField(max_length=64, blank=True)
+    hidden = models.BooleanField(default=False)
+    disqualified = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["track", "owner", "-created_at"], name="submission_track_owner"),
+            models.Index(fields=["status", "status_changed_at"], name="submission_status_age"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "scoring", "scored", "failed"]),
+                name="submission_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_baseline=False, owner__isnull=False)
+                | Q(is_baseline=True) & ~Q(attack=""),
+                name="submission_owner_or_baseline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = f"baseline {self.attack}" if self.is_baseline else str(self.owner)
+        return f"#{self.pk} {self.track.slug} by {who} ({self.status})"
+
+
+class ScenarioScore(models.Model):
+    """The scores of one submission on one scenario and phase in one scoring run.
+
+    Re-scoring writes new rows and flips ``is_current`` on the old ones: the history stays.
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="scores")
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="scores")
+    phase = models.CharField(max_length=8, choices=Phase.choices)
+    primary = models.FloatField(help_text="The track's primary metric (denormalised).")
+    metrics = models.JSONField(help_text="MICO's keys: TPR_FPR_10 ... accuracy.")
+    ci_low = models.FloatField()
+    ci_high = models.FloatField()
+    eps_lb = models.FloatField(null=True, blank=True)
+    roc = models.JSONField(help_text='Downsampled for display: {"fpr": [...], "tpr": [...]}.')
+    scorer_version = models.CharField(max_length=32)
+    zoo_fingerprint = models.CharField(max_length=64, blank=True)
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scenario__position", "phase"]
+        indexes = [
+            models.Index(fields=["submission", "is_current"], name="score_submission_current")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "scenario", "phase"],
+                condition=Q(is_current=True),
+                name="score_one_current",
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__in=["dev", "final"]), name="score_phase_scored"
+            ),
+            models.CheckConstraint(condition=Q(ci_low__lte=models.F("ci_high")), name="score_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} {self.scenario.slug}/{self.phase}: {self.primary:.4f}"
+
+
+class PairComparison(models.Model):
+    """Cached paired bootstrap of two submissions on one phase (the leaderboard's tie marks)."""
+
+    better = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    worse = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    phase = models.CharField(max_length=8, choices=Phase.choices)
+    separated = models.BooleanField()
+    scorer_version = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["better", "worse", "phase", "scorer_version"], name="pair_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        relation = "separated from" if self.separated else "tied with"
+        return f"{self.better_id} {relation} {self.worse_id} on {self.phase}"
+
+
+class Entrant(models.Model):
+    """A participant's standing in a track; its row lock serialises their uploads."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="entrants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    valid_total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["track", "user"], name="entrant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.track}"
+
+
+class DailyUsage(models.Model):
+    """Uploads of one participant to one track on one UTC day (the per-day quotas)."""
+
+    entrant = models.ForeignKey(Entrant, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    valid = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entrant", "day"], name="usage_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.entrant} on {self.day}: {self.valid} valid, {self.invalid} invalid"
 
 
 class WorkerHeartbeat(models.Model):

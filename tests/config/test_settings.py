@@ -1,4 +1,4 @@
-"""The one-machine defaults: SQLite in WAL mode with IMMEDIATE transactions, a server-less broker."""
+"""The one-machine defaults: SQLite in WAL mode, IMMEDIATE transactions, a server-less broker."""
 
 import json
 import os

@@ -16,3 +16,21 @@ class ApplicationError(Exception):
 
 class PayloadTooLarge(ApplicationError):
     status_code = 413
+
+
+class SubmissionInvalid(ApplicationError):
+    """The zip does not match the track; ``extra["problems"]`` lists every problem."""
+
+
+class QuotaExceeded(ApplicationError):
+    status_code = 429
+
+
+class PhaseClosed(ApplicationError):
+    status_code = 403
+
+
+class NotReady(ApplicationError):
+    """The track's zoo is not built yet (or the operation does not fit its current state)."""
+
+    status_code = 409

@@ -148,6 +148,20 @@ SPECTACULAR_SETTINGS = {
 # Largest JSON body accepted by the stateless scoring call (POST /api/v1/score/).
 ARENA_SCORE_MAX_BYTES = env.int("ARENA_SCORE_MAX_BYTES", default=4_000_000)
 
+# --- Competition ---------------------------------------------------------------------------
+# A submission in `queued`/`scoring` for longer than this is re-queued by the watchdog, and
+# failed with a message after ARENA_SCORING_MAX_ATTEMPTS tries.
+ARENA_SCORING_STUCK_AFTER = env.int("ARENA_SCORING_STUCK_AFTER", default=900)
+ARENA_SCORING_MAX_ATTEMPTS = env.int("ARENA_SCORING_MAX_ATTEMPTS", default=3)
+# Reference attacks run as baselines as soon as a track's zoo is built ("all": the registry).
+ARENA_AUTO_BASELINES: list[str] = env.list("ARENA_AUTO_BASELINES", default=["all"])
+# The organizer account `arena_bootstrap` creates once (its password is printed once).
+ARENA_ORGANIZER = env.str("ARENA_ORGANIZER", default="organizer")
+# Track files `arena_bootstrap` registers when they are absent.
+ARENA_DEMO_TRACKS = env.list(
+    "ARENA_DEMO_TRACKS", default=["tracks/demo-purchase.toml", "tracks/demo-digits.toml"]
+)
+
 # --- Celery ---------------------------------------------------------------------------------
 # The default broker needs no server: kombu's filesystem transport under var/broker/.
 BROKER_DIR = VAR_DIR / "broker"
@@ -190,5 +204,10 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": queue, "expires": 55},
     }
     for queue in ("scoring", "zoo", "attacks")
+}
+CELERY_BEAT_SCHEDULE["watchdog"] = {
+    "task": "benchmark.watchdog",
+    "schedule": 60.0,
+    "options": {"queue": "scoring", "expires": 55},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

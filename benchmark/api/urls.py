@@ -1,9 +1,48 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from benchmark.api.auth import TokenCreateApi
+from benchmark.api.organizers import (
+    SubmissionFlagsApi,
+    TrackAttackApi,
+    TrackRescoreApi,
+    TrackRevealApi,
+)
 from benchmark.api.scoring import ScoreApi
+from benchmark.api.submissions import SubmissionDetailApi, TrackSubmissionsApi
+from benchmark.api.tracks import (
+    BundleDownloadApi,
+    LeaderboardApi,
+    LeaderboardCsvApi,
+    TrackDetailApi,
+    TrackListApi,
+)
 
 urlpatterns = [
+    path("auth/token/", TokenCreateApi.as_view(), name="api-token"),
+    path("tracks/", TrackListApi.as_view(), name="api-tracks"),
+    path("tracks/<slug:slug>/", TrackDetailApi.as_view(), name="api-track"),
+    path("tracks/<slug:slug>/leaderboard/", LeaderboardApi.as_view(), name="api-leaderboard"),
+    path(
+        "tracks/<slug:slug>/leaderboard.csv",
+        LeaderboardCsvApi.as_view(),
+        name="api-leaderboard-csv",
+    ),
+    path("tracks/<slug:slug>/bundle/", BundleDownloadApi.as_view(), name="api-bundle"),
+    path(
+        "tracks/<slug:slug>/submissions/",
+        TrackSubmissionsApi.as_view(),
+        name="api-track-submissions",
+    ),
+    path("tracks/<slug:slug>/reveal/", TrackRevealApi.as_view(), name="api-reveal"),
+    path("tracks/<slug:slug>/rescore/", TrackRescoreApi.as_view(), name="api-rescore"),
+    path("tracks/<slug:slug>/attacks/", TrackAttackApi.as_view(), name="api-attacks"),
+    path("submissions/<int:submission_id>/", SubmissionDetailApi.as_view(), name="api-submission"),
+    path(
+        "submissions/<int:submission_id>/flags/",
+        SubmissionFlagsApi.as_view(),
+        name="api-submission-flags",
+    ),
     path("score/", ScoreApi.as_view(), name="api-score"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,0 +1,175 @@
+"""Django admin for every model; organizer actions call the services."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import URLPattern, path, reverse
+
+from benchmark import services
+from benchmark.errors import ApplicationError
+from benchmark.models import (
+    DailyUsage,
+    Entrant,
+    PairComparison,
+    Scenario,
+    ScenarioScore,
+    Submission,
+    Track,
+    WorkerHeartbeat,
+    ZooModel,
+)
+
+
+class TrackFileForm(forms.Form):
+    file = forms.FileField(help_text="A track file (TOML), as under tracks/.")
+
+
+class ScenarioInline(admin.TabularInline):
+    model = Scenario
+    extra = 0
+    readonly_fields = ["slug", "position", "epsilon", "delta", "clip", "noise_multiplier"]
+    can_delete = False
+
+
+@admin.register(Track)
+class TrackAdmin(admin.ModelAdmin):
+    list_display = [
+        "slug",
+        "name",
+        "build_status",
+        "models_built",
+        "models_total",
+        "dev_opens",
+        "final_deadline",
+        "revealed_at",
+    ]
+    list_filter = ["build_status"]
+    search_fields = ["slug", "name"]
+    readonly_fields = ["spec", "models_built", "models_total", "zoo_fingerprint", "created_at"]
+    inlines = [ScenarioInline]
+    actions = ["reveal", "rescore"]
+    change_list_template = "admin/benchmark/track/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [
+            path(
+                "from-file/",
+                self.admin_site.admin_view(self.create_from_file),
+                name="benchmark_track_from_file",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def create_from_file(self, request: HttpRequest) -> HttpResponse:
+        """Create a track from an uploaded track file (the admin's "add from file")."""
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = TrackFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                track = services.track_create(
+                    spec_text=upload.read().decode("utf-8"),
+                    created_by=request.user,
+                    source=upload.name,
+                )
+            except (ApplicationError, UnicodeDecodeError) as error:
+                form.add_error("file", getattr(error, "message", str(error)))
+            else:
+                self.message_user(request, f"track {track.slug} created; its zoo build is queued")
+                return HttpResponseRedirect(reverse("admin:benchmark_track_changelist"))
+        context = {**self.admin_site.each_context(request), "form": form, "title": "Track file"}
+        return render(request, "admin/benchmark/track/from_file.html", context)
+
+    @admin.action(description="Reveal the final phase")
+    def reveal(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
+        for track in queryset:
+            try:
+                services.track_reveal(track=track, by=request.user)
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+
+    @admin.action(description="Re-score every submission")
+    def rescore(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
+        for track in queryset:
+            try:
+                queued = services.track_rescore(track=track)
+                self.message_user(request, f"{track.slug}: {queued} submissions queued")
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(admin.ModelAdmin):
+    list_display = ["track", "slug", "epsilon", "delta", "clip", "noise_multiplier"]
+    list_filter = ["track"]
+
+
+@admin.register(ZooModel)
+class ZooModelAdmin(admin.ModelAdmin):
+    list_display = ["scenario", "phase", "index", "train_accuracy", "eval_accuracy"]
+    list_filter = ["scenario__track", "phase"]
+    list_select_related = ["scenario__track"]
+
+
+class ScenarioScoreInline(admin.TabularInline):
+    model = ScenarioScore
+    extra = 0
+    fields = ["scenario", "phase", "primary", "ci_low", "ci_high", "eps_lb", "is_current"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "track",
+        "owner",
+        "attack",
+        "status",
+        "created_at",
+        "hidden",
+        "disqualified",
+    ]
+    list_filter = ["track", "status", "is_baseline", "hidden", "disqualified"]
+    search_fields = ["owner__username", "sha256", "attack"]
+    list_select_related = ["track", "owner"]
+    readonly_fields = ["sha256", "size", "created_at", "status_changed_at", "errors"]
+    inlines = [ScenarioScoreInline]
+    actions = ["hide", "unhide", "disqualify", "requalify"]
+
+    def _flag(self, queryset: QuerySet[Submission], **flags: Any) -> None:
+        for submission in queryset:
+            services.submission_set_flags(submission=submission, **flags)
+
+    @admin.action(description="Hide from the leaderboard")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._flag(queryset, hidden=True)
+
+    @admin.action(description="Show on the leaderboard again")
+    def unhide(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._flag(queryset, hidden=False)
+
+    @admin.action(description="Disqualify")
+    def disqualify(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._flag(queryset, disqualified=True)
+
+    @admin.action(description="Lift the disqualification")
+    def requalify(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._flag(queryset, disqualified=False)
+
+
+@admin.register(ScenarioScore)
+class ScenarioScoreAdmin(admin.ModelAdmin):
+    list_display = ["submission", "scenario", "phase", "primary", "is_current", "created_at"]
+    list_filter = ["phase", "is_current", "scenario__track"]
+    list_select_related = ["submission__track", "submission__owner", "scenario__track"]
+    exclude = ["roc"]
+
+
+admin.site.register([PairComparison, Entrant, DailyUsage, WorkerHeartbeat])

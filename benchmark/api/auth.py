@@ -1,0 +1,28 @@
+"""API tokens: ``POST /api/v1/auth/token/`` with username and password."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class TokenCreateApi(APIView):
+    """Exchange a username and password for the account's API token (created once)."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+
+    @extend_schema(
+        request=AuthTokenSerializer, responses={200: OutputSerializer}, summary="Get an API token"
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response(self.OutputSerializer({"token": token.key}).data)

@@ -1,0 +1,217 @@
+"""Tracks over REST: list, detail with build progress, leaderboard (JSON and CSV), bundle."""
+
+import csv
+from typing import Any
+
+from django.http import FileResponse, Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import parsers, permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from benchmark import selectors, services
+from benchmark.errors import ApplicationError, NotReady
+from benchmark.models import Track
+
+PHASE_PARAMETER = OpenApiParameter(
+    "phase", str, enum=["dev", "final"], default="dev", description="Leaderboard phase."
+)
+
+
+class ScenarioSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    epsilon = serializers.FloatField(allow_null=True, help_text="null means ε = ∞")
+    delta = serializers.FloatField(allow_null=True)
+    clip = serializers.FloatField(allow_null=True)
+    noise_multiplier = serializers.FloatField(allow_null=True)
+
+
+class TrackSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    primary = serializers.CharField()
+    ranking = serializers.CharField()
+    dev_opens = serializers.DateTimeField()
+    final_deadline = serializers.DateTimeField()
+    revealed = serializers.BooleanField(source="is_revealed")
+    build_status = serializers.CharField()
+    models_built = serializers.IntegerField()
+    models_total = serializers.IntegerField()
+    scenarios = ScenarioSerializer(many=True, source="scenarios.all")
+
+
+class TrackListApi(APIView):
+    """Every track (``GET``), or register a new one from a track file (``POST``, staff)."""
+
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    class CreateInputSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="The track file (TOML).")
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [permissions.IsAdminUser()]
+        return [permissions.AllowAny()]
+
+    @extend_schema(responses={200: TrackSerializer(many=True)}, summary="List tracks")
+    def get(self, request: Request) -> Response:
+        tracks = selectors.track_list(user=request.user)
+        return Response(TrackSerializer(tracks, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": CreateInputSerializer},
+        responses={201: TrackSerializer},
+        summary="Create a track from a track file (staff)",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.CreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        try:
+            text = upload.read().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ApplicationError("the track file must be UTF-8 text") from error
+        track = services.track_create(spec_text=text, created_by=request.user, source=upload.name)
+        return Response(TrackSerializer(track).data, status=status.HTTP_201_CREATED)
+
+
+class TrackDetailApi(APIView):
+    """One track: phases, scenarios, zoo build progress, the caller's quota."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class QuotaSerializer(serializers.Serializer):
+        per_day_left = serializers.IntegerField()
+        total_left = serializers.IntegerField()
+        invalid_left = serializers.IntegerField()
+        resets_at = serializers.DateTimeField()
+
+    class OutputSerializer(TrackSerializer):
+        limits = serializers.SerializerMethodField()
+        bundle_url = serializers.SerializerMethodField()
+
+        def get_limits(self, track: Track) -> dict[str, int]:
+            return {
+                "per_day": track.per_day,
+                "total": track.total,
+                "invalid_per_day": track.invalid_per_day,
+                "max_bytes": track.max_bytes,
+            }
+
+        def get_bundle_url(self, track: Track) -> str | None:
+            if track.build_status != Track.BuildStatus.READY or not track.bundle:
+                return None
+            return f"/api/v1/tracks/{track.slug}/bundle/"
+
+    @extend_schema(
+        responses={200: OutputSerializer},
+        summary="Track detail and build progress",
+        description="`quota` is present for a signed-in caller.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        track = selectors.track_get(slug=slug, user=request.user)
+        data = dict(self.OutputSerializer(track).data)
+        if request.user.is_authenticated:
+            quota = selectors.quota_for_user(track=track, user=request.user)
+            data["quota"] = self.QuotaSerializer(quota).data
+        return Response(data)
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField()
+    is_baseline = serializers.BooleanField()
+    attack = serializers.CharField()
+    submission_id = serializers.IntegerField()
+    score = serializers.FloatField()
+    ci = serializers.ListField(child=serializers.FloatField())
+    tied_with_above = serializers.BooleanField()
+    per_scenario = serializers.DictField(child=serializers.DictField())
+
+
+class LeaderboardApi(APIView):
+    """The leaderboard of a phase; the final one is empty until the organizer reveals it."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        phase = serializers.CharField()
+        revealed = serializers.BooleanField()
+        visible = serializers.BooleanField()
+        primary = serializers.CharField()
+        scenarios = serializers.ListField(child=serializers.CharField())
+        rows = LeaderboardRowSerializer(many=True)
+
+    @extend_schema(
+        parameters=[PHASE_PARAMETER], responses={200: OutputSerializer}, summary="Leaderboard"
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        track = selectors.track_get(slug=slug, user=request.user)
+        phase = request.query_params.get("phase", "dev")
+        board = selectors.leaderboard_for_phase(track=track, phase=phase, user=request.user)
+        return Response(self.OutputSerializer(board).data)
+
+
+class LeaderboardCsvApi(APIView):
+    """The leaderboard as CSV: one line per entry, a column per scenario and metric."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[PHASE_PARAMETER],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        summary="Leaderboard as CSV",
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        track = selectors.track_get(slug=slug, user=request.user)
+        phase = request.query_params.get("phase", "dev")
+        board = selectors.leaderboard_for_phase(track=track, phase=phase, user=request.user)
+        metrics = ["TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_500", "TPR_FPR_1000"]
+        metrics += ["TPR_FPR_1500", "TPR_FPR_2000", "AUC", "MIA", "accuracy", "eps_lb"]
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{track.slug}-{phase}.csv"'
+        writer = csv.writer(response)
+        header = ["rank", "username", "baseline", "submission_id", "score", "ci_low", "ci_high"]
+        header.append("tied_with_above")
+        header += [f"{slug}:{metric}" for slug in board["scenarios"] for metric in metrics]
+        writer.writerow(header)
+        for row in board["rows"]:
+            line: list[Any] = [
+                row["rank"] if row["rank"] is not None else "",
+                row["username"],
+                row["attack"] if row["is_baseline"] else "",
+                row["submission_id"],
+                row["score"],
+                *row["ci"],
+                int(row["tied_with_above"]),
+            ]
+            for slug in board["scenarios"]:
+                cells = row["per_scenario"].get(slug, {})
+                line += [cells.get(metric, "") for metric in metrics]
+            writer.writerow(line)
+        return response
+
+
+class BundleDownloadApi(APIView):
+    """The participant bundle of a built track (signed-in users only)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="the zoo is still being built"),
+        },
+        summary="Download the participant bundle",
+    )
+    def get(self, request: Request, slug: str) -> FileResponse:
+        track = selectors.track_get(slug=slug, user=request.user)
+        if track.build_status != Track.BuildStatus.READY:
+            raise NotReady(f"the zoo of {track.slug} is not built yet ({track.build_status})")
+        if not track.bundle.name or not track.bundle.storage.exists(track.bundle.name):
+            raise Http404("the bundle file is missing")
+        return FileResponse(
+            track.bundle.open("rb"), as_attachment=True, filename=f"{track.slug}-bundle.zip"
+        )

@@ -1,0 +1,32 @@
+"""Functions that read. Views, API views, tasks and commands call these."""
+
+from benchmark.selectors.health import health_report
+from benchmark.selectors.leaderboard import (
+    chosen_submissions,
+    final_visible,
+    leaderboard_figures,
+    leaderboard_for_phase,
+)
+from benchmark.selectors.submissions import (
+    submission_detail,
+    submission_figures,
+    submission_get,
+    submissions_for_user,
+)
+from benchmark.selectors.tracks import quota_for_user, track_get, track_list, track_progress
+
+__all__ = [
+    "chosen_submissions",
+    "final_visible",
+    "health_report",
+    "leaderboard_figures",
+    "leaderboard_for_phase",
+    "quota_for_user",
+    "submission_detail",
+    "submission_figures",
+    "submission_get",
+    "submissions_for_user",
+    "track_get",
+    "track_list",
+    "track_progress",
+]

@@ -1,0 +1,230 @@
+"""The leaderboard: one row per participant, baselines beside them, in a fixed number of queries.
+
+The number of queries does not depend on how many submissions there are: the chosen submission
+of each participant is picked by one aggregate query, their scores come in one query, and the
+tie marks come from the cache of paired bootstraps that scoring fills
+(:mod:`benchmark.services.ties`).
+"""
+
+import itertools
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Avg, Max, QuerySet
+
+from benchmark.models import AnyUser, PairComparison, ScenarioScore, Submission, Track
+from benchmark.services.scores import SCORER_VERSION
+
+PHASES = ("dev", "final")
+
+
+def check_phase(phase: str) -> str:
+    if phase not in PHASES:
+        from benchmark.errors import ApplicationError
+
+        raise ApplicationError(f"phase must be dev or final, got {phase!r}")
+    return phase
+
+
+def final_visible(*, track: Track, user: AnyUser) -> bool:
+    """Final figures are shown to staff always, to everybody else only after the reveal."""
+    return track.revealed_at is not None or bool(getattr(user, "is_staff", False))
+
+
+def _eligible(track: Track) -> QuerySet[Submission]:
+    return Submission.objects.filter(
+        track=track,
+        status=Submission.Status.SCORED,
+        hidden=False,
+        disqualified=False,
+    )
+
+
+def chosen_submissions(*, track: Track) -> tuple[list[int], list[int]]:
+    """The submission that represents each participant, and the latest of each baseline attack.
+
+    Participants: staff never; only submissions made before the final deadline; the latest one
+    (MICO's rule) or, with ``ranking = "best"``, the one with the best mean dev primary metric
+    (the same one then counts for final).
+    """
+    participants = _eligible(track).filter(
+        is_baseline=False, owner__is_staff=False, created_at__lt=track.final_deadline
+    )
+    if track.ranking == Track.Ranking.BEST:
+        means = (
+            ScenarioScore.objects.filter(submission__in=participants, phase="dev", is_current=True)
+            .values("submission_id", "submission__owner_id")
+            .annotate(mean=Avg("primary"))
+        )
+        best: dict[int, tuple[float, int]] = {}
+        for row in means:
+            key = (row["mean"], row["submission_id"])
+            owner = row["submission__owner_id"]
+            if owner not in best or key > best[owner]:
+                best[owner] = key
+        chosen = [submission_id for _, submission_id in best.values()]
+    else:
+        chosen = list(
+            participants.values("owner_id")
+            .annotate(latest=Max("id"))
+            .values_list("latest", flat=True)
+        )
+    baselines = list(
+        _eligible(track)
+        .filter(is_baseline=True)
+        .values("attack")
+        .annotate(latest=Max("id"))
+        .values_list("latest", flat=True)
+    )
+    return chosen, baselines
+
+
+def leaderboard_for_phase(*, track: Track, phase: str, user: AnyUser) -> dict[str, Any]:
+    """The leaderboard of ``track`` on ``phase`` (``"dev"`` or ``"final"``).
+
+    Returns
+    -------
+    dict
+        ``phase``, ``revealed`` (final figures may be shown to this user), ``primary``,
+        ``scenarios`` (slugs in track order) and ``rows``: participants ranked by the primary
+        metric averaged over scenarios (``rank`` 1, 2, ...; ``tied_with_above`` when a paired
+        bootstrap over models does not separate the entry from the one above at 95%), with the
+        baselines interleaved by score as unranked rows (``rank`` None, ``is_baseline``).
+        Before the reveal, the final phase has no rows for anyone but staff.
+    """
+    check_phase(phase)
+    scenarios = list(track.scenarios.order_by("position").values_list("slug", flat=True))
+    visible = phase == "dev" or final_visible(track=track, user=user)
+    board: dict[str, Any] = {
+        "phase": phase,
+        "revealed": track.revealed_at is not None,
+        "visible": visible,
+        "primary": track.primary,
+        "scenarios": scenarios,
+        "rows": [],
+    }
+    if not visible:
+        return board
+    board["rows"] = ranked_rows(track=track, phase=phase, n_scenarios=len(scenarios))
+    return board
+
+
+def ranked_rows(*, track: Track, phase: str, n_scenarios: int) -> list[dict[str, Any]]:
+    """The rows of :func:`leaderboard_for_phase`, whoever asks (callers check visibility)."""
+    chosen, baselines = chosen_submissions(track=track)
+    rows = _collect(track, phase, chosen + baselines, n_scenarios)
+    rows.sort(key=lambda row: (-row["score"], row["created_at"], row["submission_id"]))
+    ranked = [row for row in rows if not row["is_baseline"]]
+    pairs = itertools.pairwise(ranked)
+    separated = {
+        (better, worse): flag
+        for better, worse, flag in PairComparison.objects.filter(
+            phase=phase,
+            scorer_version=SCORER_VERSION,
+            better_id__in=[row["submission_id"] for row in ranked],
+        ).values_list("better_id", "worse_id", "separated")
+    }
+    for position, row in enumerate(ranked, start=1):
+        row["rank"] = position
+        row["tied_with_above"] = False
+    for above, below in pairs:
+        flag = separated.get((above["submission_id"], below["submission_id"]))
+        below["tied_with_above"] = flag is False
+    for row in rows:
+        row.setdefault("rank", None)
+        row.setdefault("tied_with_above", False)
+    return rows
+
+
+def _collect(track: Track, phase: str, ids: list[int], n_scenarios: int) -> list[dict[str, Any]]:
+    """One dict per submission with its mean primary metric and per-scenario columns."""
+    scores = (
+        ScenarioScore.objects.filter(submission_id__in=ids, phase=phase, is_current=True)
+        .order_by()
+        .values_list(
+            "submission_id",
+            "scenario__slug",
+            "scenario__epsilon",
+            "primary",
+            "metrics",
+            "ci_low",
+            "ci_high",
+            "eps_lb",
+            "submission__owner__username",
+            "submission__is_baseline",
+            "submission__attack",
+            "submission__created_at",
+        )
+    )
+    rows: dict[int, dict[str, Any]] = {}
+    sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for (
+        submission_id,
+        slug,
+        epsilon,
+        primary,
+        metrics,
+        low,
+        high,
+        eps_lb,
+        username,
+        is_baseline,
+        attack,
+        created_at,
+    ) in scores:
+        row = rows.get(submission_id)
+        if row is None:
+            row = rows[submission_id] = {
+                "submission_id": submission_id,
+                "username": username or "",
+                "is_baseline": is_baseline,
+                "attack": attack,
+                "created_at": created_at,
+                "per_scenario": {},
+            }
+        row["per_scenario"][slug] = {
+            **metrics,
+            "ci": [low, high],
+            "eps_lb": eps_lb,
+            "epsilon": epsilon,
+        }
+        total = sums[submission_id]
+        total[0] += primary
+        total[1] += low
+        total[2] += high
+    for submission_id, row in rows.items():
+        total = sums[submission_id]
+        row["score"] = total[0] / n_scenarios
+        row["ci"] = [total[1] / n_scenarios, total[2] / n_scenarios]
+    return list(rows.values())
+
+
+def leaderboard_figures(
+    *, track: Track, phase: str, user: AnyUser, top: int = 5
+) -> dict[str, dict[str, Any]]:
+    """Per scenario, the log-log ROC of the ``top`` ranked entries and every baseline."""
+    from benchmark.selectors.figures import roc_figure
+
+    board = leaderboard_for_phase(track=track, phase=phase, user=user)
+    shown = [row for row in board["rows"] if row["is_baseline"]]
+    shown += [row for row in board["rows"] if not row["is_baseline"]][:top]
+    names = {
+        row["submission_id"]: (
+            f"baseline: {row['attack']}"
+            if row["is_baseline"]
+            else f"#{row['rank']} {row['username']}",
+            "dash" if row["is_baseline"] else "solid",
+        )
+        for row in shown
+    }
+    curves: dict[str, list[dict[str, Any]]] = {slug: [] for slug in board["scenarios"]}
+    rocs = ScenarioScore.objects.filter(
+        submission_id__in=list(names), phase=phase, is_current=True
+    ).values_list("submission_id", "scenario__slug", "roc")
+    for submission_id, slug, roc in rocs:
+        name, dash = names[submission_id]
+        curves[slug].append({"name": name, "dash": dash, "fpr": roc["fpr"], "tpr": roc["tpr"]})
+    return {
+        slug: roc_figure(sorted(lines, key=lambda line: line["name"]), log=True)
+        for slug, lines in curves.items()
+    }

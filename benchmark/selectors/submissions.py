@@ -1,0 +1,86 @@
+"""Reading submissions: who may see which, their scores, their ROC figures."""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from benchmark.models import AnyUser, ScenarioScore, Submission, Track
+from benchmark.selectors.leaderboard import final_visible
+
+
+def submission_get(*, submission_id: int, user: AnyUser) -> Submission:
+    """The submission if ``user`` may see it (its owner, staff, or anyone for a visible
+    baseline); ``Http404`` otherwise, so other people's ids reveal nothing."""
+    visible = Q(is_baseline=True, hidden=False)
+    if user.is_authenticated:
+        visible |= Q(owner_id=user.pk)
+    queryset = Submission.objects.select_related("track", "owner")
+    if not getattr(user, "is_staff", False):
+        queryset = queryset.filter(visible)
+    submission = queryset.filter(pk=submission_id).first()
+    if submission is None:
+        raise Http404("no such submission")
+    return submission
+
+
+def submissions_for_user(*, track: Track, user: AnyUser) -> QuerySet[Submission]:
+    """The user's own submissions to ``track``, newest first."""
+    if not user.is_authenticated:
+        return Submission.objects.none()
+    return Submission.objects.filter(track=track, owner_id=user.pk).select_related("track")
+
+
+def _current_scores(submission: Submission, user: AnyUser) -> QuerySet[ScenarioScore]:
+    scores = ScenarioScore.objects.filter(submission=submission, is_current=True).select_related(
+        "scenario"
+    )
+    if not final_visible(track=submission.track, user=user):
+        scores = scores.filter(phase="dev")
+    return scores.order_by("scenario__position", "phase")
+
+
+def submission_detail(*, submission: Submission, user: AnyUser) -> dict[str, Any]:
+    """Status, errors and scores per scenario and phase (final only after the reveal)."""
+    scores: dict[str, dict[str, Any]] = {}
+    for score in _current_scores(submission, user).defer("roc"):
+        scores.setdefault(score.scenario.slug, {})[score.phase] = {
+            **score.metrics,
+            "primary": score.primary,
+            "ci": [score.ci_low, score.ci_high],
+            "eps_lb": score.eps_lb,
+            "epsilon": score.scenario.epsilon,
+        }
+    return {
+        "id": submission.pk,
+        "track": submission.track.slug,
+        "owner": submission.owner.get_username() if submission.owner else "",
+        "filename": submission.filename,
+        "size": submission.size,
+        "sha256": submission.sha256,
+        "created_at": submission.created_at,
+        "status": submission.status,
+        "message": submission.message,
+        "errors": submission.errors,
+        "is_baseline": submission.is_baseline,
+        "attack": submission.attack,
+        "hidden": submission.hidden,
+        "disqualified": submission.disqualified,
+        "final_visible": final_visible(track=submission.track, user=user),
+        "scores": scores,
+    }
+
+
+def submission_figures(*, submission: Submission, user: AnyUser) -> dict[str, dict[str, Any]]:
+    """Per scenario, the ROC curves of every visible phase on linear and log-log axes."""
+    from benchmark.selectors.figures import roc_figure
+
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for score in _current_scores(submission, user):
+        curves.setdefault(score.scenario.slug, []).append(
+            {"name": score.phase, "fpr": score.roc["fpr"], "tpr": score.roc["tpr"]}
+        )
+    return {
+        slug: {"linear": roc_figure(lines, log=False), "log": roc_figure(lines, log=True)}
+        for slug, lines in curves.items()
+    }

@@ -1,0 +1,45 @@
+"""Reading tracks: lists, one track, build progress, quotas."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from benchmark.models import AnyUser, DailyUsage, Entrant, Track
+from benchmark.services.submissions import utc_day_bounds
+
+
+def track_list(*, user: AnyUser) -> QuerySet[Track]:
+    """Every track, newest first, with its scenarios (tracks are public)."""
+    return Track.objects.prefetch_related("scenarios").order_by("-created_at")
+
+
+def track_get(*, slug: str, user: AnyUser) -> Track:
+    """The track ``slug``; raises ``Http404`` if there is none."""
+    return get_object_or_404(Track.objects.prefetch_related("scenarios"), slug=slug)
+
+
+def track_progress(*, track: Track) -> dict[str, Any]:
+    """Zoo build progress: models built, models in all, build status."""
+    return {
+        "built": track.models_built,
+        "total": track.models_total,
+        "status": track.build_status,
+        "message": track.build_message,
+    }
+
+
+def quota_for_user(*, track: Track, user: AnyUser) -> dict[str, Any]:
+    """What ``user`` may still upload to ``track`` today and in all, and when the day resets."""
+    today, resets_at = utc_day_bounds()
+    if not user.is_authenticated:
+        return {"per_day_left": 0, "total_left": 0, "invalid_left": 0, "resets_at": resets_at}
+    entrant = Entrant.objects.filter(track=track, user_id=user.pk).first()
+    usage = DailyUsage.objects.filter(entrant=entrant, day=today).first() if entrant else None
+    used_total = entrant.valid_total if entrant else 0
+    return {
+        "per_day_left": max(0, track.per_day - (usage.valid if usage else 0)),
+        "total_left": max(0, track.total - used_total),
+        "invalid_left": max(0, track.invalid_per_day - (usage.invalid if usage else 0)),
+        "resets_at": resets_at,
+    }

@@ -1,0 +1,42 @@
+"""Functions that write. Views, API views, tasks and commands call these."""
+
+from django.utils import timezone
+
+from benchmark.models import WorkerHeartbeat
+from benchmark.services.baselines import attack_queue, attack_run
+from benchmark.services.scores import submission_score, submissions_watchdog
+from benchmark.services.submissions import submission_create, submission_set_flags
+from benchmark.services.ties import leaderboard_compare
+from benchmark.services.tracks import track_create, track_rescore, track_reveal
+from benchmark.services.zoo import (
+    zoo_build_chunk,
+    zoo_build_fail,
+    zoo_build_start,
+    zoo_finalize,
+)
+
+
+def heartbeat_record(*, hostname: str, queue: str) -> WorkerHeartbeat:
+    heartbeat, _ = WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname, queue=queue, defaults={"seen_at": timezone.now()}
+    )
+    return heartbeat
+
+
+__all__ = [
+    "attack_queue",
+    "attack_run",
+    "heartbeat_record",
+    "leaderboard_compare",
+    "submission_create",
+    "submission_score",
+    "submission_set_flags",
+    "submissions_watchdog",
+    "track_create",
+    "track_rescore",
+    "track_reveal",
+    "zoo_build_chunk",
+    "zoo_build_fail",
+    "zoo_build_start",
+    "zoo_finalize",
+]

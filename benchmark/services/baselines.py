@@ -1,0 +1,50 @@
+"""Reference attacks run over a track's zoo and filed as baseline submissions.
+
+The attacks library is imported inside the functions: it loads torch and scikit-learn, which
+the web process does not need.
+"""
+
+import io as stdio
+
+from django.contrib.auth.models import User
+
+from benchmark.errors import ApplicationError, NotReady
+from benchmark.models import AnyUser, Submission, Track
+from benchmark.services import io
+from benchmark.services.submissions import submission_create
+from benchmark.services.tracks import track_spec
+
+
+def attack_queue(*, track: Track, attack: str, by: AnyUser | None) -> None:
+    """Queue ``attack`` on ``track`` (the ``attacks`` queue); its result becomes a baseline."""
+    import attacks
+
+    if attack not in attacks.REGISTRY:
+        known = ", ".join(sorted(attacks.REGISTRY))
+        raise ApplicationError(f"unknown attack {attack!r}; known: {known}")
+    if track.build_status != Track.BuildStatus.READY:
+        raise NotReady(f"the zoo of {track.slug} is not built yet ({track.build_status})")
+    from benchmark import tasks
+
+    by_id = by.pk if isinstance(by, User) else None
+    tasks.run_attack.delay_on_commit(track.pk, attack, by_id)
+
+
+def attack_run(*, track_id: int, attack: str, by_id: int | None) -> Submission:
+    """Compute observations per scenario, run the attack, file the zip as a baseline."""
+    import attacks
+
+    track = Track.objects.get(pk=track_id)
+    spec = track_spec(track=track)
+    predictions = {
+        scenario.slug: attacks.run(
+            attack, attacks.observe_zoo(spec, scenario.slug, root=io.zoo_root())
+        )
+        for scenario in spec.scenarios
+    }
+    buffer = stdio.BytesIO()
+    attacks.write_submission_zip(predictions, buffer, track=track.slug)
+    user = User.objects.filter(pk=by_id).first() if by_id is not None else None
+    return submission_create(
+        track=track, user=user, upload=buffer.getvalue(), filename=f"{attack}.zip", attack=attack
+    )

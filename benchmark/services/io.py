@@ -1,0 +1,84 @@
+"""Glue between the ORM rows and the pure libraries: where zoo files live, what a track expects.
+
+Every call into ``scoring`` that needs a track's shape goes through :func:`expected_for_track`,
+so the description of a valid submission is built from the database in one place.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+import scoring
+from benchmark.models import Phase, Track
+
+#: Phases a submission predicts and the scorer scores.
+SUBMITTED_PHASES = (Phase.DEV.value, Phase.FINAL.value)
+
+
+def zoo_root() -> Path:
+    return Path(settings.ARENA_ZOO_ROOT)
+
+
+def participant_dir(*, track: Track) -> Path:
+    """The participant tree ``<root>/<track>/`` (weights, seeds, train solutions)."""
+    return zoo_root() / track.slug
+
+
+def solutions_dir(*, track: Track) -> Path:
+    """The organizer-only tree ``<root>/solutions/<track>/`` holding dev/final solutions."""
+    return zoo_root() / "solutions" / track.slug
+
+
+def model_indices(*, track: Track) -> dict[str, range]:
+    """MICO numbering: train models first, then dev, then final."""
+    counts = track.spec["models"]
+    train, dev, final = int(counts["train"]), int(counts["dev"]), int(counts["final"])
+    return {
+        "train": range(0, train),
+        "dev": range(train, train + dev),
+        "final": range(train + dev, train + dev + final),
+    }
+
+
+def expected_for_track(*, track: Track, scenarios: list[str]) -> "scoring.Expected":
+    """What a valid submission to ``track`` holds, built from the database."""
+    indices = model_indices(track=track)
+    return scoring.Expected(
+        track=track.slug,
+        scenarios=tuple(scenarios),
+        models={phase: tuple(indices[phase]) for phase in SUBMITTED_PHASES},
+        n_points=2 * track.challenge,
+    )
+
+
+def read_predictions(
+    *, data: bytes, expected: "scoring.Expected"
+) -> dict[tuple[str, str, int], np.ndarray]:
+    """Predictions of a submission zip per (scenario, phase, model index).
+
+    Raises ``scoring.SubmissionError`` listing every problem.
+    """
+    return dict(scoring.read_submission(data, expected))
+
+
+def read_labels(
+    *, track: Track, expected: "scoring.Expected"
+) -> dict[tuple[str, str, int], np.ndarray]:
+    """Membership labels of every dev and final challenge point (organizer-only files)."""
+    return dict(scoring.read_solutions(solutions_dir(track=track).parent, expected))
+
+
+def problems_of(error: Exception) -> list[dict[str, str]]:
+    """Every problem a ``scoring.SubmissionError`` carries, as ``{"path", "reason"}`` dicts."""
+    problems: list[Any] = list(getattr(error, "problems", []) or [])
+    if not problems:
+        return [{"path": "", "reason": str(error)}]
+    return [{"path": str(path), "reason": str(reason)} for path, reason in problems]
+
+
+def per_model(
+    values: dict[tuple[str, str, int], np.ndarray], *, scenario: str, phase: str, indices: range
+) -> list[np.ndarray]:
+    return [values[(scenario, phase, index)] for index in indices]

@@ -1,0 +1,173 @@
+"""Uploads: validate at once, book the quota race-free, store the file and the row together."""
+
+import datetime as dt
+import hashlib
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+import scoring
+from benchmark.errors import (
+    NotReady,
+    PayloadTooLarge,
+    PhaseClosed,
+    QuotaExceeded,
+    SubmissionInvalid,
+)
+from benchmark.models import AnyUser, DailyUsage, Entrant, Submission, Track
+from benchmark.services import io
+
+
+def utc_day_bounds(now: dt.datetime | None = None) -> tuple[dt.date, dt.datetime]:
+    """Today's UTC date and the instant the per-day quotas reset."""
+    now = now or timezone.now()
+    today = now.astimezone(dt.UTC).date()
+    return today, dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def _check_phase(track: Track) -> None:
+    now = timezone.now()
+    if now < track.dev_opens:
+        raise PhaseClosed(
+            f"submissions to {track.slug} open at {track.dev_opens.isoformat()}",
+            extra={"dev_opens": track.dev_opens.isoformat()},
+        )
+    if now >= track.final_deadline:
+        raise PhaseClosed(
+            f"the final deadline of {track.slug} was {track.final_deadline.isoformat()}; "
+            "submissions are closed",
+            extra={"final_deadline": track.final_deadline.isoformat()},
+        )
+
+
+def _locked_usage(track: Track, user: User) -> tuple[Entrant, DailyUsage]:
+    """The participant's rows, with the entrant row locked until the transaction ends.
+
+    Every upload of one participant to one track takes this lock first, so the checks and the
+    increments below cannot interleave (no count-then-insert race).
+    """
+    entrant, _ = Entrant.objects.get_or_create(track=track, user=user)
+    entrant = Entrant.objects.select_for_update().get(pk=entrant.pk)
+    today, _ = utc_day_bounds()
+    usage, _ = DailyUsage.objects.get_or_create(entrant=entrant, day=today)
+    return entrant, usage
+
+
+def _quota_message(track: Track, what: str, limit: int) -> str:
+    _, resets_at = utc_day_bounds()
+    return (
+        f"you have used all {limit} {what} uploads to {track.slug} allowed per UTC day; "
+        f"the count resets at {resets_at.isoformat()}"
+    )
+
+
+def _book_invalid(track: Track, user: User, problems: list[dict[str, str]]) -> None:
+    with transaction.atomic():
+        _, usage = _locked_usage(track, user)
+        if usage.invalid >= track.invalid_per_day:
+            raise QuotaExceeded(
+                _quota_message(track, "invalid", track.invalid_per_day),
+                extra={"problems": problems},
+            )
+        DailyUsage.objects.filter(pk=usage.pk).update(invalid=F("invalid") + 1)
+
+
+def _book_valid(track: Track, user: User) -> None:
+    entrant, usage = _locked_usage(track, user)
+    if usage.valid >= track.per_day:
+        raise QuotaExceeded(_quota_message(track, "valid", track.per_day))
+    if entrant.valid_total >= track.total:
+        raise QuotaExceeded(f"you have used all {track.total} submissions to {track.slug}")
+    DailyUsage.objects.filter(pk=usage.pk).update(valid=F("valid") + 1)
+    Entrant.objects.filter(pk=entrant.pk).update(valid_total=F("valid_total") + 1)
+
+
+def _refuse(
+    track: Track,
+    user: User | None,
+    counted: bool,
+    problems: list[dict[str, str]],
+    error: type[SubmissionInvalid] | type[PayloadTooLarge] = SubmissionInvalid,
+) -> None:
+    if counted and user is not None:
+        _book_invalid(track, user, problems)
+    count = len(problems)
+    raise error(
+        f"the zip was refused: {count} problem{'s' if count != 1 else ''} "
+        f"(first: {problems[0]['path'] or 'zip'}: {problems[0]['reason']})",
+        extra={"problems": problems},
+    )
+
+
+def submission_create(
+    *, track: Track, user: AnyUser | None, upload: bytes, filename: str, attack: str = ""
+) -> Submission:
+    """Validate a submission zip at once, then store it and queue its scoring.
+
+    Participants are held to the track's phases and quotas; staff uploads and baselines
+    (``attack`` set) are not, and are never ranked among participants.
+
+    Raises
+    ------
+    SubmissionInvalid
+        With ``extra["problems"]``: every problem as ``{"path", "reason"}`` (400).
+    PayloadTooLarge, QuotaExceeded, PhaseClosed, NotReady
+    """
+    owner = user if isinstance(user, User) else None
+    if owner is None and not attack:
+        raise PermissionDenied("log in to submit")
+    privileged = bool(attack) or (owner is not None and owner.is_staff)
+    if track.build_status != Track.BuildStatus.READY:
+        raise NotReady(
+            f"the zoo of {track.slug} is still being built "
+            f"({track.models_built}/{track.models_total} models); submissions open when it is ready"
+        )
+    if not privileged:
+        _check_phase(track)
+    if len(upload) > track.max_bytes:
+        reason = f"{len(upload)} bytes; the limit is {track.max_bytes} bytes"
+        _refuse(
+            track, owner, not privileged, [{"path": filename, "reason": reason}], PayloadTooLarge
+        )
+    scenarios = list(track.scenarios.values_list("slug", flat=True))
+    try:
+        io.read_predictions(
+            data=upload, expected=io.expected_for_track(track=track, scenarios=scenarios)
+        )
+    except scoring.SubmissionError as error:
+        _refuse(track, owner, not privileged, io.problems_of(error))
+    digest = hashlib.sha256(upload).hexdigest()
+    with transaction.atomic():
+        if not privileged and owner is not None:
+            _book_valid(track, owner)
+        submission = Submission(
+            track=track,
+            owner=owner,
+            filename=filename[:255],
+            sha256=digest,
+            size=len(upload),
+            is_baseline=bool(attack),
+            attack=attack,
+        )
+        submission.file.save(f"{digest}.zip", ContentFile(upload), save=False)
+        submission.save()
+        from benchmark import tasks
+
+        tasks.score_submission.delay_on_commit(submission.pk)
+    return submission
+
+
+def submission_set_flags(
+    *, submission: Submission, hidden: bool | None = None, disqualified: bool | None = None
+) -> Submission:
+    """Hide or disqualify an entry (organizers); it leaves every leaderboard."""
+    if hidden is not None:
+        submission.hidden = hidden
+    if disqualified is not None:
+        submission.disqualified = disqualified
+    submission.save(update_fields=["hidden", "disqualified"])
+    return submission

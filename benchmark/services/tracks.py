@@ -1,0 +1,121 @@
+"""Track lifecycle: create from a track file, reveal the final phase, re-score."""
+
+import dataclasses
+import math
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from benchmark.errors import ApplicationError, NotReady
+from benchmark.models import AnyUser, Scenario, Submission, Track
+from benchmark.zoo.tracks import TrackSpec, parse_track
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def spec_to_json(spec: TrackSpec) -> dict[str, Any]:
+    return dict(_jsonable(dataclasses.asdict(spec)))
+
+
+def track_spec(*, track: Track) -> TrackSpec:
+    """The validated track file of ``track`` (the zoo library's description)."""
+    return parse_track(track.spec_text, source=f"track {track.slug}")
+
+
+@transaction.atomic
+def track_create(
+    *, spec_text: str, created_by: AnyUser | None, source: str = "track file"
+) -> Track:
+    """Register a track from its TOML file and queue its zoo build (on commit).
+
+    Raises ``ApplicationError`` naming the bad key, or when the slug is taken.
+    """
+    try:
+        spec = parse_track(spec_text, source=source)
+    except ValueError as error:
+        raise ApplicationError(str(error)) from error
+    if Track.objects.filter(slug=spec.slug).exists():
+        raise ApplicationError(f"a track with slug {spec.slug!r} already exists")
+    per_phase = spec.models.train + spec.models.dev + spec.models.final
+    track = Track.objects.create(
+        slug=spec.slug,
+        name=spec.name,
+        spec_text=spec_text,
+        spec=spec_to_json(spec),
+        primary=spec.primary,
+        dev_opens=spec.phases.dev_opens,
+        final_deadline=spec.phases.final_deadline,
+        per_day=spec.limits.per_day,
+        total=spec.limits.total,
+        invalid_per_day=spec.limits.invalid_per_day,
+        max_bytes=spec.limits.max_bytes,
+        challenge=spec.challenge,
+        models_total=per_phase * len(spec.scenarios),
+        created_by=created_by if isinstance(created_by, User) else None,
+    )
+    Scenario.objects.bulk_create(
+        Scenario(
+            track=track,
+            slug=scenario.slug,
+            position=position,
+            epsilon=scenario.epsilon if math.isfinite(scenario.epsilon) else None,
+            delta=scenario.delta,
+            clip=scenario.clip,
+        )
+        for position, scenario in enumerate(spec.scenarios)
+    )
+    from benchmark import tasks
+
+    tasks.zoo_build_track.delay_on_commit(track.pk)
+    return track
+
+
+@transaction.atomic
+def track_reveal(*, track: Track, by: AnyUser | None) -> Track:
+    """Publish the final leaderboard. Allowed once the deadline has passed."""
+    track = Track.objects.select_for_update().get(pk=track.pk)
+    if track.revealed_at is not None:
+        return track
+    if timezone.now() < track.final_deadline:
+        raise NotReady(
+            f"the final phase closes at {track.final_deadline.isoformat()}; reveal after that"
+        )
+    track.revealed_at = timezone.now()
+    track.save(update_fields=["revealed_at"])
+    return track
+
+
+@transaction.atomic
+def track_rescore(*, track: Track) -> int:
+    """Queue every scored or failed-at-scoring submission of ``track`` for scoring again.
+
+    The old scores stay (``is_current`` flips when the new ones are written). Returns how many
+    submissions were queued.
+    """
+    if track.build_status != Track.BuildStatus.READY:
+        raise NotReady(f"track {track.slug!r} is not built yet ({track.build_status})")
+    ids = list(
+        Submission.objects.select_for_update()
+        .filter(track=track, status__in=[Submission.Status.SCORED, Submission.Status.FAILED])
+        .values_list("pk", flat=True)
+    )
+    Submission.objects.filter(pk__in=ids).update(
+        status=Submission.Status.QUEUED, status_changed_at=timezone.now(), scoring_attempts=0
+    )
+    from benchmark import tasks
+
+    for submission_id in ids:
+        tasks.score_submission.delay_on_commit(submission_id)
+    return len(ids)

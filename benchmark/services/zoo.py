@@ -1,0 +1,121 @@
+"""Building a track's zoo on Celery: one task per chunk of models, then the bundle.
+
+The heavy lifting is the pure :mod:`benchmark.zoo` library (imported inside the functions, so
+the web process never loads torch); this module records what it built
+(``ZooModel`` rows, progress) and decides, under a row lock, which task finishes the build.
+"""
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from benchmark.models import Scenario, Track, ZooModel
+from benchmark.services import io
+from benchmark.services.tracks import track_spec
+
+
+def zoo_build_start(*, track_id: int) -> int:
+    """Mark the track as building; returns how many chunk tasks to queue (0: nothing to do)."""
+    from benchmark.zoo import build as zoo_build
+
+    with transaction.atomic():
+        track = Track.objects.select_for_update().get(pk=track_id)
+        if track.build_status == Track.BuildStatus.READY:
+            return 0
+        track.build_status = Track.BuildStatus.BUILDING
+        track.build_message = ""
+        track.save(update_fields=["build_status", "build_message"])
+    return len(zoo_build.plan(track_spec(track=track)))
+
+
+def _record_models(track: Track, records: list[Any]) -> None:
+    scenarios = {scenario.slug: scenario for scenario in track.scenarios.all()}
+    with transaction.atomic():
+        for record in records:
+            scenario = scenarios[record.scenario]
+            ZooModel.objects.update_or_create(
+                scenario=scenario,
+                phase=record.phase,
+                index=record.index,
+                defaults={
+                    "seeds": dict(record.seeds),
+                    "train_accuracy": record.train_accuracy,
+                    "eval_accuracy": record.eval_accuracy,
+                    "epsilon_spent": record.epsilon_spent,
+                    "wall_seconds": record.wall_seconds,
+                    "path": str(record.path),
+                },
+            )
+            if record.noise_multiplier is not None and scenario.noise_multiplier is None:
+                Scenario.objects.filter(pk=scenario.pk).update(
+                    noise_multiplier=record.noise_multiplier
+                )
+        locked = Track.objects.select_for_update().get(pk=track.pk)
+        locked.models_built = ZooModel.objects.filter(scenario__track=locked).count()
+        locked.save(update_fields=["models_built"])
+
+
+def zoo_build_chunk(*, track_id: int, chunk_index: int) -> None:
+    """Train one chunk (skipped by the library when its files are complete), record it, and
+    finish the build if it was the last one."""
+    from benchmark.zoo import build as zoo_build
+
+    track = Track.objects.get(pk=track_id)
+    if track.build_status != Track.BuildStatus.BUILDING:
+        return
+    spec = track_spec(track=track)
+    chunk = zoo_build.plan(spec)[chunk_index]
+    records = zoo_build.build_chunk(spec, chunk, io.zoo_root())
+    _record_models(track, list(records))
+    zoo_finalize(track_id=track_id)
+
+
+def _fingerprint(track: Track) -> str:
+    digest = hashlib.sha256(track.spec_text.encode())
+    for seeds in (
+        ZooModel.objects.filter(scenario__track=track)
+        .order_by("scenario__position", "index")
+        .values_list("seeds", flat=True)
+    ):
+        digest.update(repr(sorted(seeds.items())).encode())
+    return digest.hexdigest()
+
+
+def _auto_baselines() -> list[str]:
+    names = [name for name in settings.ARENA_AUTO_BASELINES if name]
+    if "all" in names:
+        import attacks
+
+        return sorted(attacks.REGISTRY)
+    return names
+
+
+def zoo_finalize(*, track_id: int) -> bool:
+    """Once every model is recorded: write the participant bundle, mark the track ready and
+    queue its baselines. Exactly one caller does it (row lock + status check)."""
+    from benchmark.zoo import build as zoo_build
+
+    with transaction.atomic():
+        track = Track.objects.select_for_update().get(pk=track_id)
+        if track.build_status != Track.BuildStatus.BUILDING:
+            return False
+        if track.models_built < track.models_total:
+            return False
+        bundle = zoo_build.write_bundle(track_spec(track=track), io.zoo_root())
+        track.bundle.name = str(bundle.relative_to(io.zoo_root()))
+        track.zoo_fingerprint = _fingerprint(track)
+        track.build_status = Track.BuildStatus.READY
+        track.save(update_fields=["bundle", "zoo_fingerprint", "build_status"])
+        from benchmark import tasks
+
+        for attack in _auto_baselines():
+            tasks.run_attack.delay_on_commit(track.pk, attack, None)
+    return True
+
+
+def zoo_build_fail(*, track_id: int, message: str) -> None:
+    Track.objects.filter(pk=track_id).exclude(build_status=Track.BuildStatus.READY).update(
+        build_status=Track.BuildStatus.FAILED, build_message=message[:2000]
+    )

@@ -1,0 +1,143 @@
+"""Plotly ROC figures as plain dicts, and a self-contained HTML report of a scored submission.
+
+The figure dicts need no plotly import to build; templates embed them with ``Plotly.newPlot``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from scoring.metrics import METRIC_KEYS
+
+Curve = Mapping[str, Sequence[float]]
+
+
+def roc_figure(
+    curves: Mapping[str, Curve], *, log: bool = False, title: str | None = None
+) -> dict[str, Any]:
+    """A Plotly figure overlaying ROC curves.
+
+    Parameters
+    ----------
+    curves : mapping of str to {"fpr": [...], "tpr": [...]}
+        Legend name to curve (e.g. the ``roc`` of :func:`scoring.score_scenario`).
+    log : bool
+        Log-log axes, which show the low-FPR regime MICO's metrics reward. Points at FPR or
+        TPR 0 cannot be drawn there and are left out.
+    title : str, optional
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``, JSON-serialisable.
+
+    Examples
+    --------
+    >>> figure = roc_figure({"a": {"fpr": [0.0, 0.5, 1.0], "tpr": [0.0, 0.8, 1.0]}}, log=True)
+    >>> figure["data"][0]["x"], figure["layout"]["xaxis"]["type"]
+    ([0.5, 1.0], 'log')
+    """
+    data: list[dict[str, Any]] = []
+    for name, curve in curves.items():
+        points = list(zip(curve["fpr"], curve["tpr"], strict=True))
+        if log:
+            points = [(x, y) for x, y in points if x > 0 and y > 0]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": [float(x) for x, _ in points],
+                "y": [float(y) for _, y in points],
+                "line": {"shape": "linear"},
+            }
+        )
+    low = 1e-5 if log else 0.0
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "chance",
+            "x": [low, 1.0],
+            "y": [low, 1.0],
+            "line": {"dash": "dot", "color": "#999"},
+            "hoverinfo": "skip",
+        }
+    )
+    axis_type = "log" if log else "linear"
+    layout: dict[str, Any] = {
+        "xaxis": {"title": {"text": "False positive rate"}, "type": axis_type},
+        "yaxis": {"title": {"text": "True positive rate"}, "type": axis_type},
+        "legend": {"orientation": "h"},
+        "margin": {"l": 60, "r": 20, "t": 40 if title else 20, "b": 50},
+    }
+    if not log:
+        layout["xaxis"]["range"] = [0, 1]
+        layout["yaxis"]["range"] = [0, 1]
+    if title:
+        layout["title"] = {"text": title}
+    return {"data": data, "layout": layout}
+
+
+def _table(scores: Mapping[str, Mapping[str, Any]]) -> str:
+    head = "".join(f"<th>{html.escape(key)}</th>" for key in (*METRIC_KEYS, "ci", "eps_lb"))
+    rows = []
+    for phase, result in scores.items():
+        cells = [f"{result[key]:.4f}" for key in METRIC_KEYS]
+        cells.append("[{:.4f}, {:.4f}]".format(*result["ci"]))
+        cells.append(f"{result['eps_lb']:.3f}")
+        body = "".join(f"<td>{cell}</td>" for cell in cells)
+        rows.append(f"<tr><th>{html.escape(phase)}</th>{body}</tr>")
+    return f"<table><tr><th>phase</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def report_html(result: Mapping[str, Any], rocs: Mapping[str, Mapping[str, Curve]]) -> str:
+    """A self-contained HTML page: metrics and ROC curves (linear and log-log) per scenario.
+
+    Parameters
+    ----------
+    result : mapping
+        The CLI's JSON result (``track``, ``scenarios``, ``rank``).
+    rocs : mapping
+        ``scenario -> phase -> {"fpr", "tpr"}``, the downsampled curves.
+
+    Returns
+    -------
+    str
+        HTML with plotly.js inlined from the plotly package (no network needed to view it).
+    """
+    from plotly.offline import get_plotlyjs
+
+    track = html.escape(str(result["track"]))
+    rank = ", ".join(f"{phase}: {value:.4f}" for phase, value in result["rank"].items())
+    sections = []
+    for number, (scenario, phases) in enumerate(result["scenarios"].items()):
+        figures = []
+        for log in (False, True):
+            figure = roc_figure(rocs[scenario], log=log, title="log-log" if log else "linear")
+            element = f"roc-{number}-{'log' if log else 'linear'}"
+            payload = json.dumps(figure).replace("</", "<\\/")
+            figures.append(
+                f'<div id="{element}" class="figure"></div><script>'
+                f"Plotly.newPlot({json.dumps(element)}, {payload}.data, {payload}.layout);"
+                "</script>"
+            )
+        sections.append(
+            f"<section><h2>{html.escape(scenario)}</h2>{_table(phases)}"
+            f'<div class="figures">{"".join(figures)}</div></section>'
+        )
+    style = (
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:small}"
+        "td,th{border:1px solid #ccc;padding:2px 6px}.figures{display:flex;flex-wrap:wrap}"
+        ".figure{width:480px;height:420px}"
+    )
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>MIA Arena scores: {track}</title><style>{style}</style>"
+        f"<script>{get_plotlyjs()}</script></head><body>"
+        f"<h1>{track}</h1><p>Rank (mean primary metric over scenarios): {html.escape(rank)}</p>"
+        f"{''.join(sections)}</body></html>"
+    )

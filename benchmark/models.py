@@ -5,9 +5,13 @@ uploaded zips) live in storage. Invariants that the database can keep are constr
 """
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
+
+#: Who is asking: a signed-in user or an anonymous visitor.
+AnyUser = User | AnonymousUser
 
 
 def zoo_storage() -> FileSystemStorage:

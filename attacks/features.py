@@ -1,0 +1,129 @@
+"""Per-query statistics of a model's output: losses, entropies, margins, the feature vector.
+
+Every function takes logits of shape ``(..., C)`` and, where the true class matters, labels
+broadcastable to ``logits.shape[:-1]``; it computes in float64 with a stable softmax.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_softmax, logsumexp
+
+__all__ = [
+    "FEATURE_NAMES",
+    "cross_entropy",
+    "entropy",
+    "modified_entropy",
+    "output_features",
+    "probabilities",
+    "true_class_probability",
+]
+
+FEATURE_NAMES = (
+    "max_probability",
+    "loss",
+    "entropy",
+    "modified_entropy",
+    "top2_margin",
+    "true_class_probability",
+    "correct",
+    "max_logit",
+    "true_logit",
+    "gradient_proxy",
+)
+"""The ten features of the feature-ensemble attack, in the order of :func:`output_features`."""
+
+
+def _true_class(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``values[..., labels]`` with labels broadcast to ``values.shape[:-1]``."""
+    labels = np.broadcast_to(labels, values.shape[:-1])
+    return np.take_along_axis(values, labels[..., None].astype(np.intp), axis=-1)[..., 0]
+
+
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """Softmax of ``logits`` along the last axis, shape (..., C), float64."""
+    return np.exp(log_softmax(np.asarray(logits, dtype=np.float64), axis=-1))
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cross-entropy loss ``-log p_y``, shape ``logits.shape[:-1]``."""
+    return -_true_class(log_softmax(np.asarray(logits, dtype=np.float64), axis=-1), labels)
+
+
+def true_class_probability(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Softmax probability of the true class ``p_y``, shape ``logits.shape[:-1]``."""
+    return np.exp(-cross_entropy(logits, labels))
+
+
+def entropy(logits: np.ndarray) -> np.ndarray:
+    """Shannon entropy of the softmax, in nats, shape ``logits.shape[:-1]``."""
+    log_p = log_softmax(np.asarray(logits, dtype=np.float64), axis=-1)
+    return -np.sum(np.exp(log_p) * log_p, axis=-1)
+
+
+def modified_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Song and Mittal's modified entropy, low for confident correct predictions.
+
+    ``Mentr = -(1 - p_y) log p_y - sum_{i != y} p_i log(1 - p_i)``, with ``log(1 - p_i)``
+    computed as the log-sum-exp of the other classes' logits, so it stays finite when
+    ``p_i`` rounds to 1.
+
+    Returns
+    -------
+    ndarray of float64, shape ``logits.shape[:-1]``
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    log_p = log_softmax(logits, axis=-1)
+    p = np.exp(log_p)
+    n_classes = logits.shape[-1]
+    # Every class but the most probable one has p_i <= 1/2, where log1p is exact; for the most
+    # probable one, log(1 - p_i) is the log-sum-exp of the other logits minus that of all.
+    top = np.argmax(logits, axis=-1)[..., None]
+    is_top = np.arange(n_classes) == top
+    log_rest = logsumexp(np.where(is_top, -np.inf, logits), axis=-1, keepdims=True)
+    log_one_minus_p = np.where(
+        is_top, log_rest - logsumexp(logits, axis=-1, keepdims=True), np.log1p(-np.minimum(p, 0.5))
+    )
+    labels = np.broadcast_to(labels, logits.shape[:-1])
+    is_true = np.arange(n_classes) == labels[..., None]
+    term = np.where(is_true, -(1.0 - p) * log_p, -p * log_one_minus_p)
+    return np.sum(term, axis=-1)
+
+
+def output_features(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The ten output features of :data:`FEATURE_NAMES`, stacked on a new last axis.
+
+    ``gradient_proxy`` is ``||softmax - onehot(y)||_2``, the norm of the gradient of the loss
+    with respect to the logits.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (..., C)
+    labels : ndarray of int, broadcastable to ``logits.shape[:-1]``
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 10)
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.broadcast_to(labels, logits.shape[:-1])
+    log_p = log_softmax(logits, axis=-1)
+    p = np.exp(log_p)
+    top2 = -np.partition(-p, 1, axis=-1)[..., :2]
+    p_true = _true_class(p, labels)
+    onehot = np.arange(logits.shape[-1]) == labels[..., None]
+    return np.stack(
+        [
+            top2[..., 0],
+            -_true_class(log_p, labels),
+            -np.sum(p * log_p, axis=-1),
+            modified_entropy(logits, labels),
+            top2[..., 0] - top2[..., 1],
+            p_true,
+            (np.argmax(logits, axis=-1) == labels).astype(np.float64),
+            np.max(logits, axis=-1),
+            _true_class(logits, labels),
+            np.linalg.norm(p - onehot, axis=-1),
+        ],
+        axis=-1,
+    )

@@ -1,0 +1,313 @@
+"""The likelihood-ratio attack (LiRA) of Carlini et al., "Membership Inference Attacks From First
+Principles" (IEEE S&P 2022), online and offline, vectorised over points and augmentations.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> shadow_in = rng.random((64, 5)) < 0.5
+>>> shadow_phi = rng.normal(size=(64, 5, 2)) + 3.0 * shadow_in[..., None]
+>>> target_phi = np.array([[3.0, 3.0], [0.0, 0.0]])[[0, 1, 0, 1, 0]]
+>>> scores = online(target_phi, shadow_phi, shadow_in)
+>>> bool(scores[0] > 0.9 and scores[1] < 0.1)
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.special import expit, logsumexp, ndtr
+
+__all__ = [
+    "MIN_STD",
+    "GaussianFit",
+    "at_points",
+    "fit",
+    "offline",
+    "offline_scores",
+    "online",
+    "online_scores",
+    "stable_logit_scaling",
+]
+
+MIN_STD = 1e-6
+"""Floor on every standard deviation, so one shadow model (σ = 0) cannot divide by zero."""
+
+
+def stable_logit_scaling(
+    logits: np.ndarray, labels: np.ndarray, *, method: Literal["stable", "plain"] = "stable"
+) -> np.ndarray:
+    """LiRA's confidence statistic φ = log p_y − log Σ_{j≠y} p_j.
+
+    ``"stable"`` computes φ = z_y − logsumexp_{j≠y} z_j in float64, exact even when ``p_y``
+    rounds to 1. ``"plain"`` first rounds the softmax to float64 and takes
+    ``log p_y − log(1 − p_y)``, as the original logit scaling does; it overflows to ±inf for
+    confident predictions.
+
+    Parameters
+    ----------
+    logits : ndarray of float, shape (..., C)
+    labels : ndarray of int, broadcastable to ``logits.shape[:-1]``
+    method : {"stable", "plain"}, keyword-only
+
+    Returns
+    -------
+    ndarray of float64, shape ``logits.shape[:-1]``
+
+    Raises
+    ------
+    ValueError
+        If a label is outside ``0..C-1``, ``method`` is unknown or there are fewer than 2 classes.
+
+    Examples
+    --------
+    >>> float(stable_logit_scaling(np.array([2.0, 0.0]), np.array(0)))
+    2.0
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    n_classes = logits.shape[-1]
+    if n_classes < 2:
+        raise ValueError(f"logits need at least 2 classes on the last axis, got {n_classes}")
+    labels = np.broadcast_to(np.asarray(labels), logits.shape[:-1])
+    bad = np.flatnonzero((labels.ravel() < 0) | (labels.ravel() >= n_classes))
+    if bad.size:
+        raise ValueError(f"label {labels.ravel()[bad[0]]} at flat index {bad[0]} is not a class")
+    is_true = np.arange(n_classes) == labels[..., None]
+    true_logit = np.sum(np.where(is_true, logits, 0.0), axis=-1)
+    if method == "stable":
+        return true_logit - logsumexp(np.where(is_true, -np.inf, logits), axis=-1)
+    if method == "plain":
+        p_true = np.exp(true_logit - logsumexp(logits, axis=-1))
+        with np.errstate(divide="ignore"):
+            return np.log(p_true) - np.log(1.0 - p_true)
+    raise ValueError(f"method must be 'stable' or 'plain', got {method!r}")
+
+
+@dataclass(frozen=True)
+class GaussianFit:
+    """Per-point Gaussians of the IN and OUT shadow statistics, each of shape (P, A)."""
+
+    mu_in: np.ndarray
+    mu_out: np.ndarray
+    sd_in: np.ndarray
+    sd_out: np.ndarray
+
+
+def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Median over axis 0 of ``values`` (S, P, A) where ``mask`` (S, P) holds; NaN if none."""
+    masked = np.where(mask[..., None], values, np.nan)
+    ordered = np.sort(masked, axis=0)  # NaN sorts last
+    count = mask.sum(axis=0)[None, :, None]
+    low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0), axis=0)[0]
+    high = np.take_along_axis(ordered, count // 2 * (count > 0), axis=0)[0]
+    return np.where(count[0] > 0, (low + high) / 2.0, np.nan)
+
+
+def _masked_std(residual: np.ndarray, mask: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """Population standard deviation of ``residual`` where ``mask`` holds, over ``axis``."""
+    weight = np.broadcast_to(mask[..., None], residual.shape)
+    count = weight.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(weight, residual, 0.0).sum(axis=axis) / count
+        centred = residual - np.expand_dims(mean, axis)
+        return np.sqrt(np.where(weight, centred**2, 0.0).sum(axis=axis) / count)
+
+
+def _check(shadow_phi: np.ndarray, shadow_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    shadow_phi = np.asarray(shadow_phi, dtype=np.float64)
+    shadow_in = np.asarray(shadow_in)
+    if shadow_phi.ndim != 3:
+        raise ValueError(
+            f"shadow_phi must have shape (shadow models, points, augmentations), "
+            f"got {shadow_phi.shape}"
+        )
+    if shadow_in.shape != shadow_phi.shape[:2]:
+        raise ValueError(f"shadow_in must have shape {shadow_phi.shape[:2]}, got {shadow_in.shape}")
+    if shadow_in.dtype != np.bool_:
+        raise ValueError(f"shadow_in must be boolean, got dtype {shadow_in.dtype}")
+    bad = np.flatnonzero(~np.isfinite(shadow_phi.ravel()))
+    if bad.size:
+        index = tuple(int(i) for i in np.unravel_index(bad[0], shadow_phi.shape))
+        raise ValueError(f"shadow_phi is not finite at index {index}")
+    return shadow_phi, shadow_in
+
+
+def fit(
+    shadow_phi: np.ndarray, shadow_in: np.ndarray, *, global_variance: bool = False
+) -> GaussianFit:
+    """Fit the IN and OUT Gaussians of every point and augmentation.
+
+    μ_in and μ_out are the medians of all IN and OUT shadow statistics; σ_in and σ_out their
+    standard deviations, or with ``global_variance`` the standard deviation of all IN (OUT)
+    residuals φ − μ over points and shadows, per augmentation. Every σ is floored at
+    :data:`MIN_STD`. A point with no IN (OUT) shadow takes μ_in (μ_out) from the other mean plus
+    (minus) the median IN − OUT gap over the points that have both, and the global σ; when no
+    point has both, the missing side stays NaN (the offline attack needs no IN shadow).
+
+    Parameters
+    ----------
+    shadow_phi : ndarray of float, shape (S, P, A)
+    shadow_in : ndarray of bool, shape (S, P)
+    global_variance : bool, keyword-only
+
+    Returns
+    -------
+    GaussianFit
+        Arrays of shape (P, A).
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree or a statistic is not finite.
+    """
+    shadow_phi, shadow_in = _check(shadow_phi, shadow_in)
+    n_in = shadow_in.sum(axis=0)
+    n_out = shadow_in.shape[0] - n_in
+    mu_in = _masked_median(shadow_phi, shadow_in)
+    mu_out = _masked_median(shadow_phi, ~shadow_in)
+    global_in = _masked_std(shadow_phi - mu_in, shadow_in, axis=(0, 1))
+    global_out = _masked_std(shadow_phi - mu_out, ~shadow_in, axis=(0, 1))
+    if global_variance:
+        sd_in = np.broadcast_to(global_in, mu_in.shape)
+        sd_out = np.broadcast_to(global_out, mu_out.shape)
+    else:
+        sd_in = _masked_std(shadow_phi - mu_in, shadow_in, axis=(0,))
+        sd_out = _masked_std(shadow_phi - mu_out, ~shadow_in, axis=(0,))
+    missing_in, missing_out = n_in == 0, n_out == 0
+    both = ~missing_in & ~missing_out
+    if both.any() and not both.all():
+        gap = np.median(mu_in[both] - mu_out[both], axis=0)
+        mu_in = np.where(missing_in[:, None], mu_out + gap, mu_in)
+        mu_out = np.where(missing_out[:, None], mu_in - gap, mu_out)
+        sd_in = np.where(missing_in[:, None], global_in, sd_in)
+        sd_out = np.where(missing_out[:, None], global_out, sd_out)
+    return GaussianFit(
+        mu_in=mu_in,
+        mu_out=mu_out,
+        sd_in=np.maximum(sd_in, MIN_STD),
+        sd_out=np.maximum(sd_out, MIN_STD),
+    )
+
+
+def _normal_logpdf(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2.0 * np.pi)
+
+
+def _target(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
+    target_phi = np.asarray(target_phi, dtype=np.float64)
+    shape = gaussians.mu_out.shape
+    if target_phi.ndim < 2 or target_phi.shape[-2] != shape[-2]:
+        raise ValueError(
+            f"target_phi must have shape (..., {shape[-2]}, augmentations), got {target_phi.shape}"
+        )
+    bad = np.flatnonzero(~np.isfinite(target_phi.ravel()))
+    if bad.size:
+        index = tuple(int(i) for i in np.unravel_index(bad[0], target_phi.shape))
+        raise ValueError(f"target_phi is not finite at index {index}")
+    return target_phi
+
+
+def at_points(gaussians: GaussianFit, index: np.ndarray) -> GaussianFit:
+    """The fit at ``index`` (any shape, into ``P``): arrays of shape ``index.shape + (A,)``.
+
+    Scores targets whose challenge points are different subsets of the fitted points:
+    ``online_scores(target_phi, at_points(fit, target_points))`` with ``target_phi`` of shape
+    (T, K, A) and ``target_points`` (T, K).
+    """
+    return GaussianFit(
+        mu_in=gaussians.mu_in[index],
+        mu_out=gaussians.mu_out[index],
+        sd_in=gaussians.sd_in[index],
+        sd_out=gaussians.sd_out[index],
+    )
+
+
+def online_scores(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
+    """Online LiRA scores of ``target_phi`` (..., P, A) against a fit (P, A); shape (..., P).
+
+    The fit may also have the target's shape (see :func:`at_points`).
+    """
+    target_phi = _target(target_phi, gaussians)
+    if np.isnan(gaussians.mu_in).any() or np.isnan(gaussians.mu_out).any():
+        raise ValueError("online LiRA needs IN and OUT shadow models; some point has neither")
+    ratio = _normal_logpdf(target_phi, gaussians.mu_in, gaussians.sd_in) - _normal_logpdf(
+        target_phi, gaussians.mu_out, gaussians.sd_out
+    )
+    return np.asarray(expit(ratio.mean(axis=-1)))
+
+
+def offline_scores(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
+    """Offline LiRA scores of ``target_phi`` (..., P, A) against a fit (P, A); shape (..., P).
+
+    The fit may also have the target's shape (see :func:`at_points`).
+    """
+    target_phi = _target(target_phi, gaussians)
+    if np.isnan(gaussians.mu_out).any():
+        raise ValueError("offline LiRA needs OUT shadow models; no shadow is OUT on some point")
+    return np.asarray(ndtr((target_phi - gaussians.mu_out) / gaussians.sd_out).mean(axis=-1))
+
+
+def online(
+    target_phi: np.ndarray,
+    shadow_phi: np.ndarray,
+    shadow_in: np.ndarray,
+    *,
+    global_variance: bool = False,
+) -> np.ndarray:
+    """Online LiRA: the likelihood ratio of the IN and OUT Gaussians, through the logistic.
+
+    score = expit(mean over augmentations of log N(φ; μ_in, σ_in) − log N(φ; μ_out, σ_out)),
+    with the Gaussians of :func:`fit`.
+
+    Parameters
+    ----------
+    target_phi : ndarray of float, shape (P, A) or (..., P, A)
+        The target model's statistic (:func:`stable_logit_scaling`) on every point and query;
+        leading axes score several targets on the same points at once.
+    shadow_phi : ndarray of float, shape (S, P, A)
+    shadow_in : ndarray of bool, shape (S, P)
+    global_variance : bool, keyword-only
+        One σ_in and one σ_out per augmentation, from all residuals (better with few shadows).
+
+    Returns
+    -------
+    ndarray of float64 in [0, 1], shape ``target_phi.shape[:-1]``; higher means member.
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree or a statistic is not finite (see also :func:`fit`).
+    """
+    return online_scores(target_phi, fit(shadow_phi, shadow_in, global_variance=global_variance))
+
+
+def offline(
+    target_phi: np.ndarray,
+    shadow_phi: np.ndarray,
+    shadow_in: np.ndarray,
+    *,
+    global_variance: bool = False,
+) -> np.ndarray:
+    """Offline LiRA: the one-sided test against the OUT Gaussian, Φ((φ − μ_out) / σ_out).
+
+    Averaged over augmentations. Only OUT shadows matter (``shadow_in`` selects them), so no
+    shadow model needs to train on the target's points.
+
+    Parameters
+    ----------
+    target_phi : ndarray of float, shape (P, A) or (..., P, A)
+    shadow_phi : ndarray of float, shape (S, P, A)
+    shadow_in : ndarray of bool, shape (S, P)
+    global_variance : bool, keyword-only
+
+    Returns
+    -------
+    ndarray of float64 in [0, 1], shape ``target_phi.shape[:-1]``; higher means member.
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree or a statistic is not finite (see also :func:`fit`).
+    """
+    return offline_scores(target_phi, fit(shadow_phi, shadow_in, global_variance=global_variance))

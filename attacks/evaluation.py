@@ -1,62 +1,54 @@
 """Scoring attacks on targets with known membership, as MICO scores a scenario.
 
 Attacks use :func:`tpr_at_fpr` to tune options on held-out shadow models; the report uses
-:func:`evaluate`. Both pool every target's points and use one global threshold, as MICO does.
+:func:`evaluate`. Both pool every target's points and use one global threshold, as MICO does,
+through :func:`scoring.score`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
 
-__all__ = ["evaluate", "holdout_indices", "tpr_at_fpr"]
+import scoring
+
+__all__ = ["REPORT_KEYS", "evaluate", "holdout_indices", "tpr_at_fpr"]
+
+REPORT_KEYS = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_1000", "AUC")
+"""MICO's names for TPR at FPR below 0.1%, 1% and 10%, and the AUC."""
 
 
-def tpr_at_fpr(members: np.ndarray, scores: np.ndarray, fpr: float) -> float:
-    """Highest true-positive rate at a false-positive rate strictly below ``fpr`` (MICO's rule).
+def evaluate(members: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """MICO's metrics of pooled predictions (:func:`scoring.score`), keys :data:`REPORT_KEYS`.
 
     Parameters
     ----------
     members : ndarray of bool, any shape
-    scores : ndarray of float, same shape; higher means member
-    fpr : float in (0, 1]
-
-    Returns
-    -------
-    float
-        0.0 when only one class is present.
-    """
-    members = np.asarray(members, dtype=bool).ravel()
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    if members.all() or not members.any():
-        return 0.0
-    false_pos, true_pos, _ = roc_curve(members, scores)
-    return float(true_pos[false_pos < fpr].max(initial=0.0))
-
-
-def evaluate(members: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """TPR at 0.1%, 1% and 10% FPR and the AUC of pooled predictions.
-
-    Parameters
-    ----------
-    members : ndarray of bool, shape (T, K)
-    scores : ndarray of float, shape (T, K)
+    scores : ndarray of float in [0, 1], same shape; higher means member
 
     Returns
     -------
     dict
-        Keys ``TPR_FPR_10``, ``TPR_FPR_100``, ``TPR_FPR_1000`` (MICO's names: FPR below
-        0.1%, 1%, 10%) and ``AUC``.
+        With one class only, TPRs are 0 and the AUC ½ (nothing can be told apart).
     """
     members = np.asarray(members, dtype=bool).ravel()
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    metrics = {
-        f"TPR_FPR_{int(rate * 10_000)}": tpr_at_fpr(members, scores, rate)
-        for rate in (0.001, 0.01, 0.1)
-    }
-    one_class = members.all() or not members.any()
-    metrics["AUC"] = 0.5 if one_class else float(roc_auc_score(members, scores))
-    return metrics
+    if members.all() or not members.any():
+        return {key: 0.5 if key == "AUC" else 0.0 for key in REPORT_KEYS}
+    result = scoring.score(members.astype(np.float64), np.asarray(scores).ravel())
+    return {key: float(result[key]) for key in REPORT_KEYS}
+
+
+def tpr_at_fpr(members: np.ndarray, scores: np.ndarray, fpr: float) -> float:
+    """Highest TPR at a false-positive rate strictly below ``fpr``, 0.001, 0.01 or 0.1.
+
+    Raises
+    ------
+    ValueError
+        If ``fpr`` is not one of MICO's reported levels.
+    """
+    key = {0.001: "TPR_FPR_10", 0.01: "TPR_FPR_100", 0.1: "TPR_FPR_1000"}.get(fpr)
+    if key is None:
+        raise ValueError(f"fpr must be 0.001, 0.01 or 0.1, got {fpr}")
+    return evaluate(members, scores)[key]
 
 
 def holdout_indices(n_shadows: int, *, fraction: float = 0.25, seed: int = 0) -> np.ndarray:

@@ -31,7 +31,15 @@ class SubmissionUploadForm(forms.Form):
     )
 
 
+def _attack_choices() -> list[tuple[str, str]]:
+    import attacks  # imported on first use: the registry pulls in numpy, torch and friends
+
+    return [
+        (name, f"{name}: {attack.summary}") for name, attack in sorted(attacks.REGISTRY.items())
+    ]
+
+
 class AttackRunForm(forms.Form):
     """The reference attack an organizer runs as a baseline."""
 
-    attack = forms.CharField(max_length=64)
+    attack = forms.ChoiceField(choices=_attack_choices)

@@ -1,13 +1,35 @@
-"""Server-rendered pages and plain-JSON endpoints. Thin: parse the request, call a selector or
-service, render."""
+"""Server-rendered pages and plain-JSON endpoints.
 
+Thin: parse the request, call a selector or service, render. Figures arrive as Plotly figure
+dicts from selectors; templates only embed them (``json_script``) and ``static/js/arena.js``
+draws them.
+"""
+
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth import login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from benchmark import selectors
-from benchmark.forms import SignupForm
+from benchmark import selectors, services
+from benchmark.errors import ApplicationError
+from benchmark.forms import AttackRunForm, SignupForm, SubmissionUploadForm
+from benchmark.models import Track
+from benchmark.page_selectors import (
+    METRIC_LABELS,
+    leaderboard_table,
+    scenario_headers,
+    submission_rows,
+)
+
+PHASES = ("dev", "final")
+# Rows of the leaderboard shown on the track page; the leaderboard page shows every row.
+TRACK_PAGE_ROWS = 10
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -15,8 +37,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "benchmark/home.html", {})
+    tracks = selectors.track_list(user=request.user)
+    return render(request, "benchmark/home.html", {"tracks": tracks, "now": timezone.now()})
 
 
 @require_http_methods(["GET", "POST"])
@@ -27,7 +51,169 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.username}. Pick a track to take part.")
         return redirect("home")
-    return render(
-        request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200
+    status = 400 if form.errors else 200
+    return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+def _board(request: HttpRequest, track: Track, phase: str, *, limit: int | None) -> dict[str, Any]:
+    """One phase's leaderboard shaped for the table, with its figures. Before the reveal the
+    selector gives the final phase to staff only (shown to them as a preview)."""
+    board = selectors.leaderboard_for_phase(track=track, phase=phase, user=request.user)
+    if not board["visible"]:
+        return {"phase": phase, "visible": False, "revealed": False, "table": None, "figures": {}}
+    return {
+        "phase": phase,
+        "visible": True,
+        "revealed": board["revealed"],
+        "table": leaderboard_table(board, track=track, limit=limit, user=request.user),
+        "figures": selectors.leaderboard_figures(track=track, phase=phase, user=request.user),
+    }
+
+
+def _track_page(
+    request: HttpRequest,
+    track: Track,
+    *,
+    form: SubmissionUploadForm | None = None,
+    refusal: ApplicationError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    context: dict[str, Any] = {
+        "track": track,
+        "now": timezone.now(),
+        "progress": selectors.track_progress(track=track),
+        "scenarios": scenario_headers(track=track),
+        "form": form or SubmissionUploadForm(),
+        "refusal": refusal,
+        "problems": (refusal.extra.get("problems") or []) if refusal else [],
+        "quota": selectors.quota_for_user(track=track, user=user)
+        if user.is_authenticated
+        else None,
+        "dev": _board(request, track, "dev", limit=TRACK_PAGE_ROWS),
+        "final": _board(request, track, "final", limit=TRACK_PAGE_ROWS),
+        "attack_form": AttackRunForm() if user.is_staff else None,
+    }
+    return render(request, "benchmark/track_detail.html", context, status=status)
+
+
+@require_GET
+def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    return _track_page(request, selectors.track_get(slug=slug, user=request.user))
+
+
+@require_POST
+@login_required
+def submission_upload(request: HttpRequest, slug: str) -> HttpResponse:
+    track = selectors.track_get(slug=slug, user=request.user)
+    form = SubmissionUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _track_page(request, track, form=form, status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        submission = services.submission_create(
+            track=track, user=request.user, upload=upload.read(), filename=upload.name
+        )
+    except ApplicationError as error:
+        return _track_page(request, track, form=form, refusal=error, status=error.status_code)
+    messages.success(request, f"Submission #{submission.pk} accepted; it is being scored.")
+    return redirect("submission-detail", submission_id=submission.pk)
+
+
+@require_GET
+def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
+    track = selectors.track_get(slug=slug, user=request.user)
+    phase = request.GET.get("phase", "dev")
+    if phase not in PHASES:
+        raise Http404(f"no phase {phase!r}; use dev or final")
+    context = {
+        "track": track,
+        "scenarios": scenario_headers(track=track),
+        "board": _board(request, track, phase, limit=None),
+    }
+    return render(request, "benchmark/leaderboard.html", context)
+
+
+@require_GET
+@login_required
+def my_submissions(request: HttpRequest, slug: str) -> HttpResponse:
+    track = selectors.track_get(slug=slug, user=request.user)
+    submissions = selectors.submissions_for_user(track=track, user=request.user)
+    context = {
+        "track": track,
+        "table": submission_rows(track=track, submissions=submissions, user=request.user),
+        "primary_label": METRIC_LABELS.get(track.primary, track.primary),
+        "quota": selectors.quota_for_user(track=track, user=request.user),
+    }
+    return render(request, "benchmark/my_submissions.html", context)
+
+
+@require_GET
+def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
+    submission = selectors.submission_get(submission_id=submission_id, user=request.user)
+    context = {
+        "submission": submission,
+        "track": submission.track,
+        "detail": selectors.submission_detail(submission=submission, user=request.user),
+        "figures": selectors.submission_figures(submission=submission, user=request.user),
+    }
+    return render(request, "benchmark/submission_detail.html", context)
+
+
+def _staff_track(request: HttpRequest, slug: str) -> Track:
+    if not request.user.is_staff:
+        raise PermissionDenied("organizers only")
+    return selectors.track_get(slug=slug, user=request.user)
+
+
+def _organizer_done(request: HttpRequest, track: Track, action: Any, success: str) -> HttpResponse:
+    try:
+        action()
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("track-detail", slug=track.slug)
+
+
+@require_POST
+@login_required
+def track_reveal(request: HttpRequest, slug: str) -> HttpResponse:
+    track = _staff_track(request, slug)
+    return _organizer_done(
+        request,
+        track,
+        lambda: services.track_reveal(track=track, by=request.user),
+        "The final leaderboard is revealed.",
+    )
+
+
+@require_POST
+@login_required
+def track_rescore(request: HttpRequest, slug: str) -> HttpResponse:
+    track = _staff_track(request, slug)
+    return _organizer_done(
+        request,
+        track,
+        lambda: services.track_rescore(track=track),
+        "Every scored submission of this track is queued for re-scoring.",
+    )
+
+
+@require_POST
+@login_required
+def track_attack(request: HttpRequest, slug: str) -> HttpResponse:
+    track = _staff_track(request, slug)
+    form = AttackRunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the listed attacks.")
+        return redirect("track-detail", slug=track.slug)
+    attack = form.cleaned_data["attack"]
+    return _organizer_done(
+        request,
+        track,
+        lambda: services.attack_queue(track=track, attack=attack, by=request.user),
+        f"The {attack} baseline is queued; it appears on the leaderboard once scored.",
     )

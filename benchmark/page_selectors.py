@@ -1,0 +1,115 @@
+"""Reads that shape selector results for the server-rendered pages (the REST API does not
+need them): table columns and cells in display order, since templates cannot index dicts."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from benchmark.models import AnyUser, ScenarioScore, Submission, Track
+from benchmark.selectors import final_visible
+
+# MICO's metrics in MICO's order, with the labels of the leaderboard's column headers.
+METRICS: tuple[tuple[str, str], ...] = (
+    ("TPR_FPR_10", "TPR@0.1%"),
+    ("TPR_FPR_100", "TPR@1%"),
+    ("TPR_FPR_500", "TPR@5%"),
+    ("TPR_FPR_1000", "TPR@10%"),
+    ("TPR_FPR_1500", "TPR@15%"),
+    ("TPR_FPR_2000", "TPR@20%"),
+    ("AUC", "AUC"),
+    ("MIA", "MIA"),
+    ("accuracy", "Accuracy"),
+)
+METRIC_LABELS = dict(METRICS)
+
+
+def _epsilon_label(epsilon: float | None) -> str:
+    return "∞" if epsilon is None else f"{epsilon:g}"
+
+
+def scenario_headers(*, track: Track) -> list[dict[str, Any]]:
+    """Each scenario of ``track`` in order: slug, declared ε (``"∞"`` when not DP) and δ."""
+    return [
+        {
+            "slug": s.slug,
+            "epsilon": _epsilon_label(s.epsilon),
+            "is_dp": s.epsilon is not None,
+            "delta": s.delta,
+        }
+        for s in track.scenarios.all()
+    ]
+
+
+def leaderboard_table(
+    board: dict[str, Any],
+    *,
+    track: Track,
+    limit: int | None,
+    user: AnyUser,
+) -> dict[str, Any]:
+    """The leaderboard of ``leaderboard_for_phase`` as header and rows of cells.
+
+    Full boards (``limit=None``) get a column per metric per scenario; limited ones (the track
+    page) only the primary metric. Every scenario ends with its empirical ε lower bound.
+    Baselines are kept whatever the limit; participants stop after ``limit`` rows.
+    """
+    keys = [key for key, _ in METRICS] if limit is None else [track.primary]
+    labels = [METRIC_LABELS.get(key, key) for key in keys]
+    by_slug = {s["slug"]: s for s in scenario_headers(track=track)}
+    scenarios = [
+        {**by_slug.get(slug, {"slug": slug, "epsilon": "?", "is_dp": False}), "labels": labels}
+        for slug in board["scenarios"]
+    ]
+    rows = []
+    participants = 0
+    for row in board["rows"]:
+        if not row["is_baseline"]:
+            participants += 1
+            if limit is not None and participants > limit:
+                continue
+        cells = []
+        for slug in board["scenarios"]:
+            values = row["per_scenario"].get(slug) or {}
+            cells.append(
+                {"values": [values.get(key) for key in keys], "eps_lb": values.get("eps_lb")}
+            )
+        rows.append(
+            {
+                **row,
+                "cells": cells,
+                "mine": bool(user.is_authenticated and row["username"] == user.get_username()),
+            }
+        )
+    return {
+        "scenarios": scenarios,
+        "rows": rows,
+        "columns_per_scenario": len(keys) + 1,
+        "primary_label": METRIC_LABELS.get(track.primary, track.primary),
+        "participants": participants,
+        "truncated": limit is not None and participants > limit,
+    }
+
+
+def submission_rows(
+    *, track: Track, submissions: Iterable[Submission], user: AnyUser
+) -> dict[str, Any]:
+    """The "my submissions" table: each submission with its primary metric per scenario and
+    phase (final only when ``final_visible``), in one query for every score."""
+    submissions = list(submissions)
+    phases = ["dev", "final"] if final_visible(track=track, user=user) else ["dev"]
+    columns = [(s["slug"], phase) for s in scenario_headers(track=track) for phase in phases]
+    primary = {
+        (submission_id, slug, phase): value
+        for submission_id, slug, phase, value in ScenarioScore.objects.filter(
+            submission__in=submissions, is_current=True, phase__in=phases
+        ).values_list("submission_id", "scenario__slug", "phase", "primary")
+    }
+    return {
+        "columns": [{"scenario": slug, "phase": phase} for slug, phase in columns],
+        "rows": [
+            {
+                "submission": submission,
+                "cells": [primary.get((submission.pk, slug, phase)) for slug, phase in columns],
+            }
+            for submission in submissions
+        ],
+    }

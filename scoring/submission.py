@@ -83,14 +83,14 @@ def _entry_count(data: bytes) -> int | None:
 
 
 def _name(info: zipfile.ZipInfo) -> tuple[str, str | None]:
-    """The entry's name as UTF-8, and the reason if its bytes are not UTF-8."""
+    """The entry's name as UTF-8, or its bytes shown escaped and the reason they are not."""
     if info.flag_bits & 0x800:
         return info.filename, None
     raw = info.filename.encode("cp437")
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError:
-        return info.filename, "name is not valid UTF-8"
+        return raw.decode("utf-8", errors="backslashreplace"), "name is not valid UTF-8"
 
 
 def _unsafe(name: str) -> str | None:
@@ -165,8 +165,7 @@ class _Reader:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > self.limits.ratio_min_bytes and ratio > MAX_RATIO:
             reasons.append(f"compression ratio {ratio:.0f}:1 is typical of a zip bomb")
-        shown = name if bad_name is None else ascii(info.filename)
-        self.problems += [(shown, reason) for reason in reasons]
+        self.problems += [(name, reason) for reason in reasons]
         if key is not None and not reasons and read:
             self.read(info, name, key)
 
@@ -237,7 +236,10 @@ def read_submission(
         raise SubmissionError([(_ARCHIVE, f"{announced} entries, more than {limits.entries}")])
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError:
+        reason = "an entry name flagged as UTF-8 is not valid UTF-8"
+        raise SubmissionError([(_ARCHIVE, reason)]) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
         raise SubmissionError([(_ARCHIVE, f"not a valid zip archive: {error}")]) from None
     with archive:
         infos = archive.infolist()

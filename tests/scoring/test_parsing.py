@@ -1,0 +1,77 @@
+import doctest
+import importlib
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring.parsing import parse_values
+from scoring.testing import prediction_csv
+
+unit_floats = st.floats(0, 1, allow_subnormal=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(unit_floats, min_size=1, max_size=50), st.sampled_from(["row", "column"]))
+def test_written_values_parse_back_exactly(values, layout):
+    if layout == "row":
+        data = prediction_csv([repr(v) for v in values])
+    else:
+        data = ("\r\n".join(f" {v!r}\t" for v in values) + "\n").encode()
+    parsed, reasons = parse_values(data, count=len(values))
+    assert reasons == []
+    np.testing.assert_array_equal(parsed, values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(), st.text(max_size=5)), min_size=1, max_size=20))
+def test_parsing_agrees_with_python_float_or_explains_why(tokens):
+    text = [str(t) for t in tokens]
+    data = ",".join(text).encode("utf-8")
+    parsed, reasons = parse_values(data, count=len(text))
+    try:
+        floats = [float(t) for t in data.split(b",")]
+    except ValueError:
+        floats = None
+    if (
+        floats is not None
+        and len(floats) == len(text)
+        and all(math.isfinite(f) and 0 <= f <= 1 for f in floats)
+    ):
+        assert reasons == []
+        np.testing.assert_array_equal(parsed, floats)
+    else:
+        assert parsed is None and reasons
+
+
+@pytest.mark.parametrize(
+    ("data", "reasons"),
+    [
+        (b"", ["expected 2 values, found 0"]),
+        (b"0.1,,0.2", ["expected 2 values, found 3", "1 value not a number (first: value 2, '')"]),
+        (b"0.1,0.2,", ["expected 2 values, found 3", "1 value not a number (first: value 3, '')"]),
+        (
+            b"0.1;0.2",
+            ["expected 2 values, found 1", "1 value not a number (first: value 1, '0.1;0.2')"],
+        ),
+        (b"nan,inf", ["2 values NaN or infinite (first: value 1, 'nan')"]),
+        (b"-0.5,7", ["2 values outside [0, 1] (first: value 1, -0.5)"]),
+        (
+            b"0.1,0.2\n0.3,0.4",
+            ["expected 2 values, found 3", "1 value not a number (first: value 2, '0.2\\n0.3')"],
+        ),
+    ],
+)
+def test_malformed_files_are_explained(data, reasons):
+    assert parse_values(data, count=2) == (None, reasons)
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["scoring.metrics", "scoring.parsing", "scoring.expected", "scoring.audit", "scoring.figures"],
+)
+def test_docstring_examples_run(module):
+    failures, tried = doctest.testmod(importlib.import_module(module))
+    assert tried > 0 and failures == 0

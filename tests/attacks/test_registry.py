@@ -1,0 +1,88 @@
+"""Invariants of every registered attack, on synthetic observations with known answers."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import attacks
+from attacks.evaluation import evaluate
+from tests.attacks.synthetic import make_observations
+
+NAMES = list(attacks.REGISTRY)
+
+
+@pytest.fixture(scope="module")
+def weak():
+    return make_observations(shift=1.5, seed=1)
+
+
+def subset(obs, rows):
+    """The same scenario with only some targets, in a new order."""
+    return replace(
+        obs,
+        target_points=obs.target_points[rows],
+        target_logits=obs.target_logits[rows],
+        target_population_logits=obs.target_population_logits[rows],
+        target_grad_norms=obs.target_grad_norms[rows],
+        target_ids=tuple(obs.target_ids[r] for r in rows),
+        target_in=obs.target_in[rows],
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scores_are_probabilities_per_target_and_independent_of_other_targets(name, weak):
+    predictions = attacks.run(name, weak)
+    assert list(predictions) == list(weak.target_ids)
+    for scores in predictions.values():
+        assert scores.shape == (weak.target_points.shape[1],)
+        assert scores.dtype == np.float64
+        assert ((scores >= 0) & (scores <= 1)).all()
+    # No per-model normalisation and no transduction: a target's scores do not depend on which
+    # other targets are scored with it, or in which order.
+    rows = [4, 0]
+    alone = attacks.run(name, subset(weak, rows))
+    for row in rows:
+        np.testing.assert_allclose(alone[weak.target_ids[row]], predictions[weak.target_ids[row]])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_separable_members_are_found(name):
+    obs = make_observations(shift=20.0, noise=0.1, seed=2)
+    metrics = evaluate(obs.target_in, attacks.get(name).function(obs))
+    assert metrics["AUC"] > 0.97
+    assert metrics["TPR_FPR_1000"] > 0.8
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_signal_is_near_chance(name):
+    obs = make_observations(shift=0.0, n_targets=10, per_target=60, seed=3)
+    metrics = evaluate(obs.target_in, attacks.get(name).function(obs))
+    assert abs(metrics["AUC"] - 0.5) < 0.12
+
+
+@pytest.mark.parametrize("name", ["lira-offline", "lira-online", "rmia", "calibrated-loss"])
+def test_shadow_based_attacks_beat_the_loss_on_points_of_varying_difficulty(name, weak):
+    loss = evaluate(weak.target_in, attacks.get("loss").function(weak))
+    metrics = evaluate(weak.target_in, attacks.get(name).function(weak))
+    assert metrics["AUC"] > loss["AUC"] + 0.05
+
+
+def test_unknown_attack_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown attack 'lira'.*lira-offline"):
+        attacks.get("lira")
+
+
+def test_white_box_flag_marks_the_attacks_needing_gradients(weak):
+    without = replace(weak, shadow_grad_norms=None, target_grad_norms=None)
+    for attack in attacks.REGISTRY.values():
+        if attack.white_box:
+            with pytest.raises(ValueError, match="gradient"):
+                attack.function(without)
+
+
+def test_run_rejects_scores_outside_the_unit_interval(weak, monkeypatch):
+    broken = attacks.Attack("broken", lambda obs: np.full(obs.target_points.shape, 1.5), "")
+    monkeypatch.setitem(attacks.REGISTRY, "broken", broken)
+    with pytest.raises(ValueError, match=r"scored 1.5 .* point 0 of model \('dev', 100\)"):
+        attacks.run("broken", weak)

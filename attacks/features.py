@@ -7,6 +7,7 @@ broadcastable to ``logits.shape[:-1]``; it computes in float64 with a stable sof
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import log_softmax, logsumexp
 
 __all__ = [
@@ -34,10 +35,10 @@ FEATURE_NAMES = (
 """The ten features of the feature-ensemble attack, in the order of :func:`output_features`."""
 
 
-def _true_class(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def _true_class(values: np.ndarray, labels: ArrayLike) -> np.ndarray:
     """``values[..., labels]`` with labels broadcast to ``values.shape[:-1]``."""
-    labels = np.broadcast_to(labels, values.shape[:-1])
-    return np.take_along_axis(values, labels[..., None].astype(np.intp), axis=-1)[..., 0]
+    index = np.broadcast_to(np.asarray(labels, dtype=np.intp), values.shape[:-1])
+    return np.take_along_axis(values, index[..., None], axis=-1)[..., 0]
 
 
 def probabilities(logits: np.ndarray) -> np.ndarray:
@@ -45,12 +46,12 @@ def probabilities(logits: np.ndarray) -> np.ndarray:
     return np.exp(log_softmax(np.asarray(logits, dtype=np.float64), axis=-1))
 
 
-def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def cross_entropy(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
     """Cross-entropy loss ``-log p_y``, shape ``logits.shape[:-1]``."""
     return -_true_class(log_softmax(np.asarray(logits, dtype=np.float64), axis=-1), labels)
 
 
-def true_class_probability(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def true_class_probability(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
     """Softmax probability of the true class ``p_y``, shape ``logits.shape[:-1]``."""
     return np.exp(-cross_entropy(logits, labels))
 
@@ -61,7 +62,7 @@ def entropy(logits: np.ndarray) -> np.ndarray:
     return -np.sum(np.exp(log_p) * log_p, axis=-1)
 
 
-def modified_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def modified_entropy(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
     """Song and Mittal's modified entropy, low for confident correct predictions.
 
     ``Mentr = -(1 - p_y) log p_y - sum_{i != y} p_i log(1 - p_i)``, with ``log(1 - p_i)``
@@ -90,7 +91,7 @@ def modified_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.sum(term, axis=-1)
 
 
-def output_features(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def output_features(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
     """The ten output features of :data:`FEATURE_NAMES`, stacked on a new last axis.
 
     ``gradient_proxy`` is ``||softmax - onehot(y)||_2``, the norm of the gradient of the loss

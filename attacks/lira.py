@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit, logsumexp, ndtr
 
 __all__ = [
@@ -36,7 +37,7 @@ MIN_STD = 1e-6
 
 
 def stable_logit_scaling(
-    logits: np.ndarray, labels: np.ndarray, *, method: Literal["stable", "plain"] = "stable"
+    logits: np.ndarray, labels: ArrayLike, *, method: Literal["stable", "plain"] = "stable"
 ) -> np.ndarray:
     """LiRA's confidence statistic φ = log p_y − log Σ_{j≠y} p_j.
 

@@ -7,6 +7,12 @@ import numpy as np
 from attacks import Observations
 
 
+def truth(obs: Observations) -> np.ndarray:
+    """The targets' membership, shape (T, K); synthetic observations always carry it."""
+    assert obs.target_in is not None
+    return obs.target_in
+
+
 def make_observations(
     *,
     shift: float = 3.0,

@@ -149,7 +149,7 @@ def test_stable_logit_scaling_broadcasts_labels():
     [
         (lambda: lira.stable_logit_scaling(np.zeros((2, 3)), np.array([0, 3])), "label 3"),
         (lambda: lira.stable_logit_scaling(np.zeros((2, 1)), np.array([0, 0])), "2 classes"),
-        (lambda: lira.stable_logit_scaling(np.zeros(3), 0, method="x"), "method"),
+        (lambda: lira.stable_logit_scaling(np.zeros(3), 0, method="x"), "method"),  # type: ignore[arg-type]
         (lambda: lira.fit(np.zeros((2, 3)), np.zeros((2, 3), bool)), "shadow_phi"),
         (lambda: lira.fit(np.zeros((2, 3, 1)), np.zeros((2, 4), bool)), "shadow_in"),
         (lambda: lira.fit(np.zeros((2, 3, 1)), np.zeros((2, 3))), "boolean"),

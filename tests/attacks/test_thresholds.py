@@ -7,7 +7,7 @@ import pytest
 
 from attacks import thresholds
 from attacks.evaluation import evaluate
-from tests.attacks.synthetic import make_observations
+from tests.attacks.synthetic import make_observations, truth
 
 
 def balanced_accuracy(values, members, threshold):
@@ -62,8 +62,8 @@ def test_loss_equals_confidence_with_one_query():
 def test_calibrated_loss_removes_point_difficulty():
     # Points differ widely in difficulty; calibration should beat the raw loss.
     obs = make_observations(shift=1.5, n_shadows=24, noise=0.3, seed=3)
-    raw = evaluate(obs.target_in, thresholds.loss(obs))["AUC"]
-    calibrated = evaluate(obs.target_in, thresholds.calibrated_loss(obs))["AUC"]
+    raw = evaluate(truth(obs), thresholds.loss(obs))["AUC"]
+    calibrated = evaluate(truth(obs), thresholds.calibrated_loss(obs))["AUC"]
     assert calibrated > raw + 0.1
 
 

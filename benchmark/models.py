@@ -4,6 +4,8 @@ Rows hold what the leaderboard and the pages need; files (zoo weights, solutions
 uploaded zips) live in storage. Invariants that the database can keep are constraints here.
 """
 
+import os
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.storage import FileSystemStorage
@@ -14,9 +16,21 @@ from django.db.models import Q
 AnyUser = User | AnonymousUser
 
 
+class ZooStorage(FileSystemStorage):
+    """Files under ``ARENA_ZOO_ROOT``, read from the settings at each use (not at import)."""
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(settings.ARENA_ZOO_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
 def zoo_storage() -> FileSystemStorage:
     """Where zoo builds live (weights, organizer-only solutions, participant bundles)."""
-    return FileSystemStorage(location=settings.ARENA_ZOO_ROOT)
+    return ZooStorage()
 
 
 class Phase(models.TextChoices):

@@ -1,8 +1,9 @@
 """Celery tasks: each takes ids, loads rows, calls a service, nothing else.
 
 Every task is idempotent (its service takes a row lock and checks the status), acknowledged
-late and rejected back to the queue if its worker dies, named explicitly, bound to a queue, and
-time-limited. Only transient infrastructure errors (database or broker unreachable) are retried.
+late and rejected back to the queue if its worker dies, named explicitly and time-limited; its
+queue comes from CELERY_TASK_ROUTES in the settings. Only transient infrastructure errors
+(database or broker unreachable) are retried.
 """
 
 import datetime as dt
@@ -22,7 +23,7 @@ COMMON = {
 }
 
 
-@shared_task(name="benchmark.heartbeat", queue="scoring", **COMMON)
+@shared_task(name="benchmark.heartbeat", **COMMON)
 def heartbeat(self: Task, queue: str = "scoring") -> None:
     """Proves a worker consumes ``queue`` and can write to the database (shown on /healthz)."""
     services.heartbeat_record(hostname=self.request.hostname or "unknown", queue=queue)
@@ -30,7 +31,6 @@ def heartbeat(self: Task, queue: str = "scoring") -> None:
 
 @shared_task(
     name="benchmark.score_submission",
-    queue="scoring",
     autoretry_for=TRANSIENT,
     retry_backoff=5,
     max_retries=3,
@@ -46,7 +46,6 @@ def score_submission(self: Task, submission_id: int) -> None:
 
 @shared_task(
     name="benchmark.leaderboard_compare",
-    queue="scoring",
     autoretry_for=TRANSIENT,
     retry_backoff=5,
     max_retries=3,
@@ -60,7 +59,7 @@ def leaderboard_compare(self: Task, track_id: int) -> None:
     services.leaderboard_compare(track=Track.objects.get(pk=track_id))
 
 
-@shared_task(name="benchmark.zoo_build_track", queue="zoo", time_limit=300, **COMMON)
+@shared_task(name="benchmark.zoo_build_track", time_limit=300, **COMMON)
 def zoo_build_track(self: Task, track_id: int) -> None:
     """Fan out one ``zoo_build_chunk`` per chunk of the track's plan."""
     chunks = services.zoo_build_start(track_id=track_id)
@@ -70,7 +69,6 @@ def zoo_build_track(self: Task, track_id: int) -> None:
 
 @shared_task(
     name="benchmark.zoo_build_chunk",
-    queue="zoo",
     autoretry_for=TRANSIENT,
     retry_backoff=10,
     max_retries=3,
@@ -92,7 +90,6 @@ def zoo_build_chunk(self: Task, track_id: int, chunk_index: int) -> None:
 
 @shared_task(
     name="benchmark.run_attack",
-    queue="attacks",
     autoretry_for=TRANSIENT,
     retry_backoff=10,
     max_retries=3,
@@ -104,7 +101,7 @@ def run_attack(self: Task, track_id: int, attack: str, by_id: int | None = None)
     services.attack_run(track_id=track_id, attack=attack, by_id=by_id)
 
 
-@shared_task(name="benchmark.watchdog", queue="scoring", time_limit=120, **COMMON)
+@shared_task(name="benchmark.watchdog", time_limit=120, **COMMON)
 def watchdog(self: Task) -> None:
     """Re-queue submissions stuck in ``queued``/``scoring``; fail them after a few tries."""
     services.submissions_watchdog(

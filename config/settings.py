@@ -183,6 +183,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "scoring"
+CELERY_TASK_ROUTES = {
+    "benchmark.zoo_build_track": {"queue": "zoo"},
+    "benchmark.zoo_build_chunk": {"queue": "zoo"},
+    "benchmark.run_attack": {"queue": "attacks"},
+    "benchmark.*": {"queue": "scoring"},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

@@ -14,6 +14,7 @@ from django.db.models import Avg, Max, QuerySet
 
 from benchmark.models import AnyUser, PairComparison, ScenarioScore, Submission, Track
 from benchmark.services.scores import SCORER_VERSION
+from scoring.figures import roc_figure
 
 PHASES = ("dev", "final")
 
@@ -203,28 +204,19 @@ def leaderboard_figures(
     *, track: Track, phase: str, user: AnyUser, top: int = 5
 ) -> dict[str, dict[str, Any]]:
     """Per scenario, the log-log ROC of the ``top`` ranked entries and every baseline."""
-    from benchmark.selectors.figures import roc_figure
-
     board = leaderboard_for_phase(track=track, phase=phase, user=user)
-    shown = [row for row in board["rows"] if row["is_baseline"]]
-    shown += [row for row in board["rows"] if not row["is_baseline"]][:top]
-    names = {
-        row["submission_id"]: (
-            f"baseline: {row['attack']}"
-            if row["is_baseline"]
-            else f"#{row['rank']} {row['username']}",
-            "dash" if row["is_baseline"] else "solid",
-        )
-        for row in shown
-    }
-    curves: dict[str, list[dict[str, Any]]] = {slug: [] for slug in board["scenarios"]}
+    ranked = [row for row in board["rows"] if not row["is_baseline"]][:top]
+    names = {row["submission_id"]: f"#{row['rank']} {row['username']}" for row in ranked}
+    for row in board["rows"]:
+        if row["is_baseline"]:
+            names[row["submission_id"]] = f"baseline: {row['attack']}"
+    curves: dict[str, dict[str, Any]] = {slug: {} for slug in board["scenarios"]}
     rocs = ScenarioScore.objects.filter(
         submission_id__in=list(names), phase=phase, is_current=True
     ).values_list("submission_id", "scenario__slug", "roc")
     for submission_id, slug, roc in rocs:
-        name, dash = names[submission_id]
-        curves[slug].append({"name": name, "dash": dash, "fpr": roc["fpr"], "tpr": roc["tpr"]})
+        curves[slug][names[submission_id]] = roc
     return {
-        slug: roc_figure(sorted(lines, key=lambda line: line["name"]), log=True)
+        slug: roc_figure(dict(sorted(lines.items())), log=True, title=f"{slug}: ROC (log-log)")
         for slug, lines in curves.items()
     }

@@ -7,6 +7,7 @@ from django.http import Http404
 
 from benchmark.models import AnyUser, ScenarioScore, Submission, Track
 from benchmark.selectors.leaderboard import final_visible
+from scoring.figures import roc_figure
 
 
 def submission_get(*, submission_id: int, user: AnyUser) -> Submission:
@@ -73,14 +74,13 @@ def submission_detail(*, submission: Submission, user: AnyUser) -> dict[str, Any
 
 def submission_figures(*, submission: Submission, user: AnyUser) -> dict[str, dict[str, Any]]:
     """Per scenario, the ROC curves of every visible phase on linear and log-log axes."""
-    from benchmark.selectors.figures import roc_figure
-
-    curves: dict[str, list[dict[str, Any]]] = {}
+    curves: dict[str, dict[str, Any]] = {}
     for score in _current_scores(submission, user):
-        curves.setdefault(score.scenario.slug, []).append(
-            {"name": score.phase, "fpr": score.roc["fpr"], "tpr": score.roc["tpr"]}
-        )
+        curves.setdefault(score.scenario.slug, {})[score.phase] = score.roc
     return {
-        slug: {"linear": roc_figure(lines, log=False), "log": roc_figure(lines, log=True)}
+        slug: {
+            "linear": roc_figure(lines, log=False, title=f"{slug}: ROC"),
+            "log": roc_figure(lines, log=True, title=f"{slug}: ROC (log-log)"),
+        }
         for slug, lines in curves.items()
     }

@@ -1,0 +1,162 @@
+"""Who may do what: anonymous, participant, another participant and organizer against every
+API endpoint and file download."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.benchmark.factories import (
+    StaffFactory,
+    UserFactory,
+    ready_track,
+    submission_zip,
+    track_toml,
+)
+from tests.benchmark.helpers import client_for, scored
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "participant", "other", "organizer")
+
+
+@pytest.fixture
+def world():
+    track = ready_track()
+    people = {
+        "anonymous": None,
+        "participant": UserFactory(username="alice"),
+        "other": UserFactory(username="bob"),
+        "organizer": StaffFactory(username="org"),
+    }
+    mine = scored(track, people["participant"])
+    baseline = scored(track, None, attack="loss", seed=3)
+    return {"track": track, "people": people, "mine": mine, "baseline": baseline}
+
+
+def _request(world, method, url, body):
+    if callable(body):
+        body = body(world)
+    return (
+        method,
+        url.format(slug=world["track"].slug, mine=world["mine"].pk, baseline=world["baseline"].pk),
+        body,
+    )
+
+
+def _zip(world):
+    return {"file": SimpleUploadedFile("p.zip", submission_zip(world["track"]), "application/zip")}
+
+
+def _toml(world):
+    return {"file": SimpleUploadedFile("t.toml", track_toml("another").encode(), "text/plain")}
+
+
+#: (method, url, body, expected status for anonymous, participant, other, organizer)
+MATRIX = [
+    ("get", "/api/v1/tracks/", None, (200, 200, 200, 200)),
+    ("post", "/api/v1/tracks/", _toml, (401, 403, 403, 201)),
+    ("get", "/api/v1/tracks/{slug}/", None, (200, 200, 200, 200)),
+    ("get", "/api/v1/tracks/{slug}/leaderboard/?phase=dev", None, (200, 200, 200, 200)),
+    ("get", "/api/v1/tracks/{slug}/leaderboard/?phase=final", None, (200, 200, 200, 200)),
+    ("get", "/api/v1/tracks/{slug}/leaderboard.csv?phase=dev", None, (200, 200, 200, 200)),
+    ("get", "/api/v1/tracks/{slug}/bundle/", None, (401, 200, 200, 200)),
+    ("get", "/api/v1/tracks/{slug}/submissions/", None, (401, 200, 200, 200)),
+    ("post", "/api/v1/tracks/{slug}/submissions/", _zip, (401, 202, 202, 202)),
+    ("get", "/api/v1/submissions/{mine}/", None, (404, 200, 404, 200)),
+    ("get", "/api/v1/submissions/{baseline}/", None, (200, 200, 200, 200)),
+    ("post", "/api/v1/submissions/{mine}/flags/", {"hidden": True}, (401, 403, 403, 200)),
+    ("post", "/api/v1/tracks/{slug}/reveal/", None, (401, 403, 403, 409)),
+    ("post", "/api/v1/tracks/{slug}/rescore/", None, (401, 403, 403, 202)),
+    ("post", "/api/v1/tracks/{slug}/attacks/", {"attack": "loss"}, (401, 403, 403, 202)),
+    ("get", "/api/v1/schema/", None, (200, 200, 200, 200)),
+    ("get", "/media/submissions/", None, (404, 404, 404, 404)),
+    (
+        "get",
+        "/media/zoo/solutions/tiny/tiny_inf/dev/model_2/solution.csv",
+        None,
+        (404, 404, 404, 404),
+    ),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_authorisation_matrix(world, role):
+    """Every endpoint of the matrix for one role; every mismatch is reported at once."""
+    client = client_for(world["people"][role])
+    wrong = []
+    for method, url, body, expected in MATRIX:
+        method, url, body = _request(world, method, url, body)
+        multipart = isinstance(body, dict) and "file" in body
+        if method == "post":
+            response = client.post(url, body, format="multipart" if multipart else "json")
+        else:
+            response = client.get(url)
+        want = expected[ROLES.index(role)]
+        if response.status_code != want:
+            wrong.append((method, url, want, response.status_code, response.content[:200]))
+        elif response.status_code >= 400 and response["Content-Type"] == "application/json":
+            assert set(response.json()) == {"message", "extra"}, url
+    assert not wrong, wrong
+
+
+def test_the_bundle_download_is_the_bundle_file(world):
+    response = client_for(world["people"]["participant"]).get(
+        f"/api/v1/tracks/{world['track'].slug}/bundle/"
+    )
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"PK"), "a zip"
+    assert "attachment" in response["Content-Disposition"]
+
+
+def test_a_token_authenticates_api_calls(world):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    response = client.post(
+        "/api/v1/auth/token/", {"username": "alice", "password": "pw-for-tests-1"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    token = response.json()["token"]
+    wrong = client.post(
+        "/api/v1/auth/token/", {"username": "alice", "password": "nope"}, format="json"
+    )
+    assert wrong.status_code == 400
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    mine = client.get(f"/api/v1/tracks/{world['track'].slug}/submissions/")
+    assert mine.status_code == 200
+    assert [row["id"] for row in mine.json()] == [world["mine"].pk]
+
+
+def test_an_invalid_upload_gets_400_with_every_problem(world):
+    from tests.benchmark.factories import broken_zip
+
+    client = client_for(world["people"]["participant"])
+    response = client.post(
+        f"/api/v1/tracks/{world['track'].slug}/submissions/",
+        {"file": SimpleUploadedFile("b.zip", broken_zip(world["track"]))},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert len(body["extra"]["problems"]) >= 2
+    assert all(set(p) == {"path", "reason"} for p in body["extra"]["problems"])
+
+
+def test_the_schema_documents_every_endpoint(world):
+    schema = client_for(None).get("/api/v1/schema/?format=json").json()
+    paths = set(schema["paths"])
+    for path in [
+        "/api/v1/tracks/",
+        "/api/v1/tracks/{slug}/",
+        "/api/v1/tracks/{slug}/leaderboard/",
+        "/api/v1/tracks/{slug}/leaderboard.csv",
+        "/api/v1/tracks/{slug}/bundle/",
+        "/api/v1/tracks/{slug}/submissions/",
+        "/api/v1/tracks/{slug}/reveal/",
+        "/api/v1/tracks/{slug}/rescore/",
+        "/api/v1/tracks/{slug}/attacks/",
+        "/api/v1/submissions/{submission_id}/",
+        "/api/v1/auth/token/",
+        "/api/v1/score/",
+    ]:
+        assert path in paths, path

@@ -1,28 +1,19 @@
 """Bootstrap over models: confidence intervals and paired comparisons of MICO metrics.
 
 A model's challenge points share one training run, so they are not independent; the unit of
-resampling is the model. A resample is a vector of counts (how often each model was drawn), and
-its ROC is a weighted ROC on the one global sort of the observed points: the cumulative counts of
-every resample come out of one matrix product, with no Python loop over resamples or models.
+resampling is the model. All resamples are scored at once by :mod:`scoring.resample`, with no
+Python loop over resamples or models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scoring.metrics import (
-    FPR_LEVELS,
-    METRIC_KEYS,
-    concatenate_models,
-    metrics_from_counts,
-    roc_counts,
-)
-
-#: Resamples whose cumulative counts are held in memory at once.
-_CHUNK = 64
+from scoring.metrics import METRIC_KEYS, concatenate_models
+from scoring.resample import ResampledCurves
 
 
 def _check_options(metric: str, n_boot: int) -> None:
@@ -43,58 +34,6 @@ def model_counts(n_models: int, *, n_boot: int, seed: int) -> NDArray[np.float64
     draws = rng.integers(0, n_models, size=(n_boot, n_models))
     flat = (np.arange(n_boot)[:, None] * n_models + draws).ravel()
     return np.bincount(flat, minlength=n_boot * n_models).reshape(n_boot, n_models).astype(float)
-
-
-class ResampledCurves:
-    """Per-model cumulative counts on the global sort of one scenario's points.
-
-    Parameters
-    ----------
-    labels, scores, model : ndarray of shape (n,)
-        As returned by :func:`scoring.metrics.concatenate_models`.
-    """
-
-    def __init__(
-        self, labels: NDArray[np.float64], scores: NDArray[np.float64], model: NDArray[np.intp]
-    ) -> None:
-        tps, _, order, group = roc_counts(labels, scores)
-        n_models = int(model.max()) + 1
-        t = tps.shape[0]
-        cell = model[order] * t + group
-        size = n_models * t
-        sorted_labels = labels[order]
-        members = np.bincount(cell, weights=sorted_labels, minlength=size)
-        others = np.bincount(cell, weights=1 - sorted_labels, minlength=size)
-        self.tps = members.reshape(n_models, t).cumsum(axis=1)
-        self.fps = others.reshape(n_models, t).cumsum(axis=1)
-
-    def metric(self, counts: NDArray[np.float64], key: str) -> NDArray[np.float64]:
-        """``key`` on each resample (row of ``counts``); NaN where a class is missing."""
-        out = np.full(counts.shape[0], np.nan)
-        level = dict(zip(METRIC_KEYS, FPR_LEVELS, strict=False)).get(key)
-        for start, stop in _chunks(counts.shape[0]):
-            weights = counts[start:stop]
-            tp_total = weights @ self.tps[:, -1]
-            fp_total = weights @ self.fps[:, -1]
-            both = (tp_total > 0) & (fp_total > 0)
-            weights, tp_total, fp_total = weights[both], tp_total[both], fp_total[both]
-            fps = weights @ self.fps
-            cut = fps.shape[1]
-            if level is not None:
-                # Only the columns up to the first FPR at or above the level matter.
-                below = (fps / fp_total[:, None]) < level
-                cut = min(cut, int(below.sum(axis=1).max()) + 1)
-            tps = weights @ self.tps[:, :cut]
-            values = metrics_from_counts(
-                tps, fps[:, :cut], keys=(key,), totals=(tp_total, fp_total)
-            )[key]
-            out[start:stop][both] = values
-        return out
-
-
-def _chunks(n: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n, _CHUNK):
-        yield start, min(start + _CHUNK, n)
 
 
 def percentile_interval(values: NDArray[np.float64], level: float) -> list[float]:

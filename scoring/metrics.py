@@ -180,7 +180,9 @@ def metrics_from_counts(
     """
     rows = tps.shape[0]
     tp_total, fp_total = (tps[:, -1], fps[:, -1]) if totals is None else totals
-    keep = np.concatenate((np.ones((rows, 1), bool), keep_mask(tps, fps)), axis=1)
+    keep = np.ones((rows, 1), bool)
+    if set(keys) != {"AUC"}:
+        keep = np.concatenate((keep, keep_mask(tps, fps)), axis=1)
     zero = np.zeros((rows, 1))
     fpr = np.concatenate((zero, fps), axis=1) / fp_total[:, None]
     tpr = np.concatenate((zero, tps), axis=1) / tp_total[:, None]

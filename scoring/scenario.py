@@ -9,8 +9,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scoring.audit import eps_lb
-from scoring.bootstrap import ResampledCurves, model_counts, percentile_interval
+from scoring.bootstrap import model_counts, percentile_interval
 from scoring.metrics import FPR_LEVELS, METRIC_KEYS, concatenate_models, metrics_from_roc, roc_curve
+from scoring.resample import ResampledCurves
 
 #: Points of the log-spaced and of the linear FPR grid used to thin a ROC for display.
 _LOG_POINTS = 160

@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scoring
-from scoring.bootstrap import ResampledCurves
 from scoring.metrics import concatenate_models
+from scoring.resample import ResampledCurves
 
 
 def scenario(seed, *, n_models=12, n_points=20, signal=0.3):

@@ -1,0 +1,344 @@
+"""Observations of one scenario of a model bundle, computed once and cached.
+
+A bundle is MICO's layout: ``<track>/dataset.json`` and ``population.csv`` (the zoo's manifest),
+and ``<track>/<track>_<scenario>/<phase>/model_<i>/`` holding ``model.pt`` and seeds. Train
+models reveal their seeds, so their full training sets, hence their membership of every
+challenge point, are rebuilt with the zoo's split functions.
+
+>>> obs = observe("bundle/demo-digits/demo-digits_inf", cache_dir="var/cache")  # doctest: +SKIP
+>>> predictions = attacks.run("lira-offline", obs)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from attacks import outputs
+from attacks.observations import Observations
+from benchmark.zoo.datasets import TensorData, load_dataset
+from benchmark.zoo.splits import MANIFEST, POPULATION, challenge_points
+from benchmark.zoo.tracks import TrackSpec
+
+__all__ = [
+    "CACHE_VERSION",
+    "Track",
+    "model_dirs",
+    "observe",
+    "observe_zoo",
+    "open_track",
+    "scenario_dirs",
+    "track_from_spec",
+]
+
+CACHE_VERSION = 1
+"""Bumped whenever the cached arrays change meaning; part of every cache key."""
+
+_MODEL = re.compile(r"model_(\d+)")
+
+Targets = Literal["dev+final", "train"]
+
+
+@dataclass(frozen=True)
+class Track:
+    """What observing a bundle needs besides the models.
+
+    Attributes
+    ----------
+    root : Path
+        The track directory holding ``dataset.json``.
+    slug : str
+    dataset : TensorData
+    architecture : str
+        The zoo's architecture name.
+    population : ndarray of int, shape (Z,)
+        Dataset rows no model trains on.
+    manifest : dict
+    """
+
+    root: Path
+    slug: str
+    dataset: TensorData
+    architecture: str
+    population: np.ndarray
+    manifest: dict
+
+
+def open_track(track_dir: str | Path, *, dataset: TensorData | None = None) -> Track:
+    """Read a bundle's manifest and load its dataset (or take ``dataset``).
+
+    Raises
+    ------
+    ValueError
+        If ``dataset.json`` is missing or lacks the dataset or architecture.
+    """
+    root = Path(track_dir)
+    path = root / MANIFEST
+    if not path.is_file():
+        raise ValueError(f"{root} has no {MANIFEST}: not a track bundle directory")
+    manifest = json.loads(path.read_text())
+    if dataset is None:
+        dataset = _load_dataset(manifest, root)
+    architecture = manifest.get("architecture")
+    if not isinstance(architecture, str):
+        raise ValueError(f"{path} names no architecture")
+    population = np.array((root / POPULATION).read_text().split(), dtype=np.int64)
+    slug = str(manifest.get("track", manifest.get("slug", root.name)))
+    return Track(root, slug, dataset, architecture, population, manifest)
+
+
+def _load_dataset(manifest: dict, root: Path) -> TensorData:
+    """The dataset a manifest describes, as ``{"dataset": {"name", "path", "size", "seed"}}``
+    or with flat ``dataset``, ``dataset_path``, ``dataset_size`` and ``dataset_seed`` keys."""
+    spec = manifest.get("dataset")
+    if isinstance(spec, dict):
+        name, path = spec.get("name"), spec.get("path", "")
+        size, seed = spec.get("size", 0), spec.get("seed", 0)
+    else:
+        name, path = spec, manifest.get("dataset_path", "")
+        size, seed = manifest.get("dataset_size", 0), manifest.get("dataset_seed", 0)
+    if not isinstance(name, str):
+        raise ValueError(f"{root / MANIFEST} names no dataset")
+    return load_dataset(name, path=str(path or ""), size=int(size or 0), seed=int(seed or 0))
+
+
+def track_from_spec(spec: TrackSpec, root: str | Path) -> Track:
+    """The :class:`Track` of a platform zoo built from a track file under ``root``."""
+    directory = Path(root) / spec.slug
+    dataset = load_dataset(
+        spec.dataset, path=spec.dataset_path, size=spec.dataset_size, seed=spec.dataset_seed
+    )
+    track = open_track(directory, dataset=dataset)
+    return replace(track, slug=spec.slug, architecture=spec.architecture)
+
+
+def observe_zoo(
+    spec: TrackSpec,
+    scenario: str,
+    *,
+    root: str | Path,
+    cache_dir: str | Path | None = None,
+    **options: Any,
+) -> Observations:
+    """:func:`observe` for a scenario of the platform's zoo (what a baseline task calls).
+
+    Parameters
+    ----------
+    spec : TrackSpec
+        The parsed track file.
+    scenario : str
+        Scenario slug.
+    root : path, keyword-only
+        The zoo root; the track lives in ``<root>/<track slug>``.
+    cache_dir : path, keyword-only
+        Defaults to ``<root>/observations``.
+    **options
+        Passed to :func:`observe`.
+    """
+    spec.scenario(scenario)  # raises ValueError naming an unknown scenario
+    track = track_from_spec(spec, root)
+    return observe(
+        track.root / f"{spec.slug}_{scenario}",
+        track=track,
+        cache_dir=Path(root) / "observations" if cache_dir is None else cache_dir,
+        **options,
+    )
+
+
+def scenario_dirs(track: Track) -> dict[str, Path]:
+    """Every scenario directory of a track, ``{scenario slug: <track>/<track>_<scenario>}``."""
+    prefix = f"{track.root.name}_"
+    return {
+        path.name[len(prefix) :]: path
+        for path in sorted(track.root.iterdir())
+        if path.is_dir() and path.name.startswith(prefix)
+    }
+
+
+def model_dirs(scenario_dir: Path, phase: str) -> list[tuple[int, Path]]:
+    """``(index, directory)`` of every model of a phase, by index."""
+    phase_dir = scenario_dir / phase
+    if not phase_dir.is_dir():
+        return []
+    found = [
+        (int(match.group(1)), path)
+        for path in phase_dir.iterdir()
+        if (match := _MODEL.fullmatch(path.name)) and (path / "model.pt").is_file()
+    ]
+    return sorted(found)
+
+
+def _training_set(track: Track, model_dir: Path) -> np.ndarray:
+    """Rows a train model trained on (its members and other training points), from its seeds."""
+    points = challenge_points(model_dir, track.dataset)
+    if points.membership is None or points.training is None:
+        raise ValueError(f"{model_dir}: a train model must reveal all three seeds")
+    return torch.cat([points.indices[points.membership], points.training]).numpy()
+
+
+def _fingerprint(track: Track, dirs: list[Path], options: dict) -> str:
+    """Hash of every model file, seed, the manifest and the options: the cache key."""
+    digest = hashlib.sha256(json.dumps({**options, "v": CACHE_VERSION}).encode())
+    for name in (MANIFEST, POPULATION):
+        digest.update((track.root / name).read_bytes())
+    for directory in dirs:
+        for file in sorted(directory.iterdir()):
+            if file.is_file():
+                digest.update(file.name.encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def observe(
+    scenario_dir: str | Path,
+    *,
+    track: Track | None = None,
+    targets: Targets = "dev+final",
+    queries: int | None = None,
+    population: int = 2000,
+    gradients: bool = True,
+    cache_dir: str | Path | None = None,
+    seed: int = 0,
+) -> Observations:
+    """Observations of one scenario: every model's logits on every point it matters for.
+
+    Parameters
+    ----------
+    scenario_dir : path
+        ``<track>/<track>_<scenario>``.
+    track : Track, keyword-only
+        From :func:`open_track`; read from the parent directory when omitted.
+    targets : {"dev+final", "train"}, keyword-only
+        ``"dev+final"``: train models are shadows, dev and final models the targets (a
+        submission). ``"train"``: the first half of the train models are shadows, the second
+        half targets with known membership (an experiment, see ``python -m attacks report``).
+    queries : int, keyword-only
+        Queries per point; default 2 (original and horizontal flip) for images, 1 otherwise.
+    population : int, keyword-only
+        Population points to use (a seeded sample of the reserved population; all if fewer).
+    gradients : bool, keyword-only
+        Also compute per-sample gradient norms (white-box attacks).
+    cache_dir : path, keyword-only
+        Where to keep ``<track>_<scenario>-<fingerprint>.npz``; the fingerprint covers every
+        model file, so rebuilding the zoo invalidates the cache.
+    seed : int, keyword-only
+        Seed of the population sample.
+
+    Returns
+    -------
+    Observations
+
+    Raises
+    ------
+    ValueError
+        If the scenario has no train models or no targets, or a train model lacks its seeds.
+    """
+    scenario_dir = Path(scenario_dir)
+    track = track or open_track(scenario_dir.parent)
+    image = len(track.dataset.x.shape) == 4
+    queries = queries or (2 if image else 1)
+    train = model_dirs(scenario_dir, "train")
+    if targets == "train":
+        half = len(train) // 2
+        shadows, target_models = train[:half], [("train", i, d) for i, d in train[half:]]
+    else:
+        shadows = train
+        target_models = [
+            (phase, i, d) for phase in ("dev", "final") for i, d in model_dirs(scenario_dir, phase)
+        ]
+    if not shadows or not target_models:
+        raise ValueError(
+            f"{scenario_dir}: need shadow and target models, found {len(shadows)} and "
+            f"{len(target_models)}"
+        )
+    options = {
+        "targets": targets,
+        "queries": queries,
+        "population": population,
+        "gradients": gradients,
+        "seed": seed,
+    }
+    every_dir = [d for _, d in shadows] + [d for _, _, d in target_models]
+    cache = None
+    if cache_dir is not None:
+        key = _fingerprint(track, every_dir, options)
+        cache = Path(cache_dir) / f"{scenario_dir.name}-{key}.npz"
+        if cache.is_file():
+            return _load(cache)
+    obs = _compute(track, shadows, target_models, options)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        _save(obs, cache)
+    return obs
+
+
+def _compute(
+    track: Track,
+    shadows: list[tuple[int, Path]],
+    target_models: list[tuple[str, int, Path]],
+    options: dict,
+) -> Observations:
+    data, name = track.dataset, track.architecture
+    points = [challenge_points(d, data) for _, _, d in target_models]
+    rows = torch.stack([p.indices for p in points]).numpy()
+    union, target_points = np.unique(rows, return_inverse=True)
+    target_points = target_points.reshape(rows.shape)
+    shadow_in = np.stack([np.isin(union, _training_set(track, d)) for _, d in shadows])
+    rng = np.random.default_rng(options["seed"])
+    count = min(options["population"], len(track.population))
+    z = np.sort(rng.choice(track.population, count, replace=False))
+    shadow_dirs = [d for _, d in shadows]
+    target_dirs = [d for _, _, d in target_models]
+    x_points, y_points = data.x[torch.from_numpy(union)], data.y[torch.from_numpy(union)]
+    x_targets, y_targets = data.x[torch.from_numpy(rows)], data.y[torch.from_numpy(rows)]
+    x_z = data.x[torch.from_numpy(z)]
+    queries = options["queries"]
+    grads = {}
+    if options["gradients"]:
+        grads = {
+            "shadow_grad_norms": outputs.gradient_norms(shadow_dirs, name, x_points, y_points),
+            "target_grad_norms": outputs.gradient_norms(target_dirs, name, x_targets, y_targets),
+        }
+    membership = [p.membership for p in points]
+    known = all(m is not None for m in membership)
+    return Observations(
+        labels=y_points.numpy(),
+        shadow_logits=outputs.logits(shadow_dirs, name, x_points, queries=queries),
+        shadow_in=shadow_in,
+        target_points=target_points,
+        target_logits=outputs.logits(target_dirs, name, x_targets, queries=queries),
+        population_labels=data.y[torch.from_numpy(z)].numpy(),
+        shadow_population_logits=outputs.logits(shadow_dirs, name, x_z, queries=queries),
+        target_population_logits=outputs.logits(target_dirs, name, x_z, queries=queries),
+        target_ids=tuple((phase, i) for phase, i, _ in target_models),
+        target_in=np.stack([m.numpy() for m in membership if m is not None]) if known else None,
+        **grads,
+    )
+
+
+def _save(obs: Observations, path: Path) -> None:
+    arrays = {
+        f.name: getattr(obs, f.name)
+        for f in fields(obs)
+        if f.name != "target_ids" and getattr(obs, f.name) is not None
+    }
+    arrays["target_phases"] = np.array([phase for phase, _ in obs.target_ids])
+    arrays["target_indices"] = np.array([index for _, index in obs.target_ids])
+    temporary = path.with_suffix(".tmp.npz")
+    np.savez(temporary, **arrays)
+    temporary.replace(path)
+
+
+def _load(path: Path) -> Observations:
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    phases, indices = arrays.pop("target_phases"), arrays.pop("target_indices")
+    ids = tuple((str(p), int(i)) for p, i in zip(phases, indices))
+    return Observations(**arrays, target_ids=ids)

@@ -1,0 +1,122 @@
+"""Batched model outputs for observations: logits under queries and per-sample gradient norms.
+
+Models are loaded as stacked groups (:func:`benchmark.zoo.models.load_stacked`) and run together
+by the zoo's batched forward, so a scenario's 200 models cost a few large matrix products
+instead of 200 small ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from attacks.queries import augment
+from benchmark.zoo.dp import per_sample_sq_norms
+from benchmark.zoo.models import Stacked, architecture, load_stacked
+from benchmark.zoo.stacked import LayerRecord, forward_many, stacked_forward
+
+__all__ = ["GROUP", "gradient_norms", "logits"]
+
+GROUP = 20
+"""Models loaded and run at once."""
+
+_POINTS = 512  # points per gradient pass
+
+
+def _per_model(x: torch.Tensor, name: str, count: int) -> bool:
+    """Whether ``x`` holds each model's own points (M, N, ...) rather than shared ones."""
+    rank = len(architecture(name).input_shape)
+    if x.ndim == rank + 2 and x.shape[0] == count:
+        return True
+    if x.ndim == rank + 1:
+        return False
+    raise ValueError(f"x must have shape (N, *input) or ({count}, N, *input), got {x.shape}")
+
+
+def _groups(model_dirs: Sequence[Path]) -> list[slice]:
+    return [slice(s, min(s + GROUP, len(model_dirs))) for s in range(0, len(model_dirs), GROUP)]
+
+
+def logits(model_dirs: Sequence[Path], name: str, x: torch.Tensor, *, queries: int) -> np.ndarray:
+    """Logits of every model on every query of its points.
+
+    Parameters
+    ----------
+    model_dirs : sequence of M paths
+        Bundle directories holding ``model.pt``.
+    name : str
+        The zoo's architecture name.
+    x : torch.Tensor, shape (N, *input_shape) or (M, N, *input_shape)
+        Points shared by every model, or each model's own points.
+    queries : int, keyword-only
+        Queries per point (see :func:`attacks.queries.augment`).
+
+    Returns
+    -------
+    ndarray of float32, shape (M, N, queries, C)
+    """
+    per_model = _per_model(x, name, len(model_dirs))
+    n_points = x.shape[1] if per_model else x.shape[0]
+    input_shape = x.shape[2:] if per_model else x.shape[1:]
+    out = []
+    for group in _groups(model_dirs):
+        params = load_stacked(model_dirs[group], name)
+        views = augment(x[group] if per_model else x, queries)  # (A, [k,] N, ...)
+        if per_model:
+            inputs = views.transpose(0, 1).reshape(views.shape[1], -1, *input_shape)
+        else:
+            inputs = views.reshape(-1, *input_shape)
+        result = forward_many(params, name, inputs)  # (k, A·N, C)
+        k = result.shape[0]
+        out.append(result.reshape(k, queries, n_points, -1).transpose(1, 2).numpy())
+    return np.concatenate(out)
+
+
+def _norms(params: Stacked, name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-sample gradient norms of the loss over all parameters, (k, B), for inputs (k, B, ...)."""
+    records: list[LayerRecord] = []
+    with torch.enable_grad():
+        out = stacked_forward(params, name, x, records=records)
+        loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="sum")
+        deltas = torch.autograd.grad(loss, [record.outputs for record in records])
+    squared = sum(
+        (per_sample_sq_norms(record, delta) for record, delta in zip(records, deltas)),
+        start=torch.zeros(x.shape[:2]),
+    )
+    return squared.sqrt().detach()
+
+
+def gradient_norms(
+    model_dirs: Sequence[Path], name: str, x: torch.Tensor, y: torch.Tensor
+) -> np.ndarray:
+    """Norm of each point's loss gradient with respect to every parameter, per model.
+
+    Parameters
+    ----------
+    model_dirs : sequence of M paths
+    name : str
+        The zoo's architecture name.
+    x : torch.Tensor, shape (N, *input_shape) or (M, N, *input_shape)
+    y : torch.Tensor of int64, shape (N,) or (M, N), the true labels
+
+    Returns
+    -------
+    ndarray of float32, shape (M, N)
+    """
+    per_model = _per_model(x, name, len(model_dirs))
+    out = []
+    for group in _groups(model_dirs):
+        params = load_stacked(model_dirs[group], name)
+        k = group.stop - group.start
+        points = x[group] if per_model else x.expand(k, *x.shape)
+        labels = y[group] if per_model else y.expand(k, *y.shape)
+        chunks = [
+            _norms(params, name, points[:, s : s + _POINTS], labels[:, s : s + _POINTS])
+            for s in range(0, points.shape[1], _POINTS)
+        ]
+        out.append(torch.cat(chunks, dim=1).numpy())
+    return np.concatenate(out).astype(np.float32)

@@ -1,0 +1,54 @@
+"""A tiny bundle in MICO's layout, written with the zoo's own split functions.
+
+Models keep their seeded initial weights (no training): observations only need their outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from benchmark.zoo.datasets import load_dataset
+from benchmark.zoo.models import init_module
+from benchmark.zoo.splits import model_split, population_split
+
+CHALLENGE, TRAINING, POPULATION = 10, 300, 150
+
+
+def write_tiny_bundle(root: Path, *, train: int = 4, dev: int = 2, final: int = 1) -> Path:
+    """``<root>/tiny/`` with one scenario ``inf`` of digits CNNs; returns the track directory."""
+    data = load_dataset("digits")
+    track = root / "tiny"
+    track.mkdir(parents=True)
+    population, pool = population_split(len(data), POPULATION, seed=1)
+    manifest = {
+        "records": len(data),
+        "challenge": CHALLENGE,
+        "training": TRAINING,
+        "dataset": {"name": "digits", "path": "", "size": 0, "seed": 0},
+        "architecture": "cnn-digits",
+    }
+    (track / "dataset.json").write_text(json.dumps(manifest))
+    (track / "population.csv").write_text("\n".join(str(int(i)) for i in population))
+    phases = {"train": range(train), "dev": range(train, train + dev)}
+    phases["final"] = range(train + dev, train + dev + final)
+    for phase, indices in phases.items():
+        for index in indices:
+            directory = track / "tiny_inf" / phase / f"model_{index}"
+            directory.mkdir(parents=True)
+            seeds = {"seed_challenge": 100 + index, "seed_membership": 200 + index}
+            seeds["seed_training"] = 300 + index
+            torch.save(init_module("cnn-digits", index).state_dict(), directory / "model.pt")
+            shown = seeds if phase == "train" else {"seed_challenge": seeds["seed_challenge"]}
+            for name, value in shown.items():
+                (directory / name).write_text(str(value))
+            if phase == "train":
+                split = model_split(pool, challenge=CHALLENGE, training=TRAINING, **seeds)
+                membership = split.membership
+                assert membership is not None
+                (directory / "solution.csv").write_text(
+                    ",".join(str(int(v)) for v in membership) + "\n"
+                )
+    return track

@@ -10,8 +10,8 @@ model bundle; ``attacks.run(name, observations)`` returns ``{(phase, model index
 :mod:`attacks.lira` and :mod:`attacks.rmia`.
 """
 
-from attacks.observations import ModelId, Observations
 from attacks.bundle import observe, observe_zoo
+from attacks.observations import ModelId, Observations
 from attacks.registry import REGISTRY, Attack, get, run
 from attacks.submission import write_submission_zip
 

@@ -62,11 +62,11 @@ def _board(request: HttpRequest, track: Track, phase: str, *, limit: int | None)
     selector gives the final phase to staff only (shown to them as a preview)."""
     board = selectors.leaderboard_for_phase(track=track, phase=phase, user=request.user)
     if not board["visible"]:
-        return {"phase": phase, "visible": False, "revealed": False, "table": None, "figures": {}}
+        return {"phase": phase, "visible": False, "preview": False, "table": None, "figures": {}}
     return {
         "phase": phase,
         "visible": True,
-        "revealed": board["revealed"],
+        "preview": phase == "final" and not board["revealed"],
         "table": leaderboard_table(board, track=track, limit=limit, user=request.user),
         "figures": selectors.leaderboard_figures(track=track, phase=phase, user=request.user),
     }

@@ -15,6 +15,15 @@
   var FIRST_DELAY_MS = 1000;
   var MAX_DELAY_MS = 10000;
 
+  // A horizontal legend at Plotly's default place overlaps the x-axis title: put it below.
+  function belowAxisTitle(layout) {
+    var legend = layout.legend;
+    if (legend && legend.orientation === "h" && legend.y === undefined) {
+      layout.legend = Object.assign({}, legend, { y: -0.18, yanchor: "top" });
+    }
+    return layout;
+  }
+
   function drawFigures() {
     if (!window.Plotly) {
       return;
@@ -26,7 +35,7 @@
         return;
       }
       var figure = JSON.parse(source.textContent);
-      window.Plotly.newPlot(target, figure.data || [], figure.layout || {}, {
+      window.Plotly.newPlot(target, figure.data || [], belowAxisTitle(figure.layout || {}), {
         responsive: true,
         displaylogo: false,
       });

@@ -55,6 +55,7 @@ def test_shadow_membership_is_rebuilt_from_seeds(track_dir):
     obs = observe(track_dir / "tiny_inf", targets="train", population=50, gradients=False)
     assert obs.target_ids == (("train", 2), ("train", 3))
     solution = (track_dir / "tiny_inf/train/model_3/solution.csv").read_text().strip()
+    assert obs.target_in is not None
     np.testing.assert_array_equal(obs.target_in[1], [v == "1" for v in solution.split(",")])
     # A shadow is IN on exactly the challenge points it trained on: its members among them.
     track = open_track(track_dir)
@@ -79,6 +80,7 @@ def test_gradient_norms_match_autograd(track_dir):
     final = track_dir / "tiny_inf/final/model_6"
     points = challenge_points(final, data)
     model = load_model(final)
+    assert obs.target_grad_norms is not None
     for k in (0, 7):
         model.zero_grad()
         F.cross_entropy(model(points.x[k : k + 1]), points.y[k : k + 1]).backward()

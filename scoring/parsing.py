@@ -112,8 +112,33 @@ def parse_values(
         values = np.array(tokens, dtype=np.float64)
     except ValueError:
         return None, reasons + explain_tokens(tokens, unit_interval=unit_interval)
-    finite = np.isfinite(values).all()
-    inside = not unit_interval or bool(((values >= 0) & (values <= 1)).all())
-    if not (finite and inside):
+    # One pass: NaN fails both comparisons and infinities fail one.
+    sound = ((values >= 0) & (values <= 1)).all() if unit_interval else np.isfinite(values).all()
+    if not sound:
         reasons += explain_tokens(tokens, unit_interval=unit_interval)
     return (None, reasons) if reasons else (values, [])
+
+
+def parse_labels(data: bytes, *, count: int) -> tuple[NDArray[np.float64] | None, list[str]]:
+    """Parse a ``solution.csv``: ``count`` labels, each 0 or 1, as floats.
+
+    The common layout (single digits separated by commas) is read without splitting; anything
+    else goes through :func:`parse_values`.
+
+    Examples
+    --------
+    >>> parse_labels(b"0,1,1,0\\r\\n", count=4)[0].tolist()
+    [0.0, 1.0, 1.0, 0.0]
+    >>> parse_labels(b"0,1,0.5", count=3)[1]
+    ['labels must be 0 or 1']
+    """
+    text = data.strip()
+    if len(text) == 2 * count - 1:
+        chars = np.frombuffer(text, dtype=np.uint8)
+        digits = chars[::2] - ord("0")
+        if (chars[1::2] == ord(",")).all() and (digits <= 1).all():
+            return digits.astype(np.float64), []
+    values, reasons = parse_values(data, count=count)
+    if values is not None and not ((values == 0) | (values == 1)).all():
+        return None, ["labels must be 0 or 1"]
+    return values, reasons

@@ -8,9 +8,9 @@ whatever the zip's headers claim. Every problem is collected (path, reason) and 
 from __future__ import annotations
 
 import io
+import os
 import re
 import stat
-import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -20,7 +20,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scoring.expected import PHASES, Expected
-from scoring.parsing import parse_values
+from scoring.parsing import parse_labels, parse_values
+from scoring.zipsafe import (
+    NESTED_MAGIC,
+    NESTED_SUFFIXES,
+    CorruptEntry,
+    entry_count,
+    entry_name,
+    ignored,
+    inflate,
+    unsafe_reason,
+)
 
 #: Bytes allowed per value in a prediction.csv (a float's repr, a separator and some spaces).
 BYTES_PER_VALUE = 40
@@ -33,8 +43,6 @@ MAX_RATIO = 100
 RATIO_MIN_BYTES = 1 << 20
 
 _ARCHIVE = "<archive>"
-_NESTED_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".jar")
-_NESTED_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!")
 
 Key = tuple[str, str, int]
 
@@ -74,45 +82,11 @@ def _path_pattern(expected: Expected) -> re.Pattern[str]:
     )
 
 
-def _entry_count(data: bytes) -> int | None:
-    """Entries announced by the end-of-central-directory record, before parsing anything."""
-    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
-    if end < 0 or end + 22 > len(data):
-        return None
-    return int(struct.unpack_from("<H", data, end + 10)[0])
-
-
-def _name(info: zipfile.ZipInfo) -> tuple[str, str | None]:
-    """The entry's name as UTF-8, or its bytes shown escaped and the reason they are not."""
-    if info.flag_bits & 0x800:
-        return info.filename, None
-    raw = info.filename.encode("cp437")
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="backslashreplace"), "name is not valid UTF-8"
-
-
-def _unsafe(name: str) -> str | None:
-    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
-        return "absolute path"
-    if "\\" in name:
-        return "backslash in path"
-    if ".." in name.split("/"):
-        return "path escapes the archive ('..')"
-    return None
-
-
-def _ignored(name: str) -> bool:
-    parts = [part for part in name.split("/") if part]
-    return name.endswith("/") or parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts)
-
-
 class _Reader:
     """One pass over a zip's entries, collecting values and problems."""
 
-    def __init__(self, archive: zipfile.ZipFile, expected: Expected, limits: Limits) -> None:
-        self.archive, self.expected, self.limits = archive, expected, limits
+    def __init__(self, data: bytes, expected: Expected, limits: Limits) -> None:
+        self.data, self.expected, self.limits = data, expected, limits
         self.pattern = _path_pattern(expected)
         self.models = {phase: set(indices) for phase, indices in expected.models.items()}
         self.values: dict[Key, NDArray[np.float64]] = {}
@@ -137,16 +111,16 @@ class _Reader:
 
     def entry(self, info: zipfile.ZipInfo, *, read: bool) -> None:
         """Check one entry's header and, if ``read`` and it is sound, parse its values."""
-        name, bad_name = _name(info)
-        unsafe = _unsafe(name)
-        if bad_name is None and unsafe is None and _ignored(name):
+        name, bad_name = entry_name(info)
+        unsafe = unsafe_reason(name)
+        if bad_name is None and unsafe is None and ignored(name):
             return
         reasons = [reason for reason in (bad_name, unsafe) if reason]
         if stat.S_ISLNK(info.external_attr >> 16):
             reasons.append("symbolic link")
         if info.flag_bits & 0x1:
             reasons.append("encrypted entry")
-        if name.lower().endswith(_NESTED_SUFFIXES):
+        if name.lower().endswith(NESTED_SUFFIXES):
             reasons.append("nested archive")
         key = None
         if not (bad_name or unsafe):
@@ -172,14 +146,13 @@ class _Reader:
     def read(self, info: zipfile.ZipInfo, name: str, key: Key) -> None:
         cap = self.limits.file_bytes
         try:
-            with self.archive.open(info) as handle:
-                data = handle.read(cap + 1)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as error:
+            data = inflate(self.data, info, cap)
+        except CorruptEntry as error:
             self.problems.append((name, f"corrupt entry: {error}"))
             return
         if len(data) > cap:
             self.problems.append((name, f"uncompressed size exceeds {cap} bytes"))
-        elif data.startswith(_NESTED_MAGIC):
+        elif data.startswith(NESTED_MAGIC):
             self.problems.append((name, "nested archive"))
         else:
             values, reasons = parse_values(data, count=self.expected.n_points)
@@ -231,7 +204,7 @@ def read_submission(
     """
     limits = Limits.for_expected(expected)
     data = _open(source, limits)
-    announced = _entry_count(data)
+    announced = entry_count(data)
     if announced is not None and announced > limits.entries:
         raise SubmissionError([(_ARCHIVE, f"{announced} entries, more than {limits.entries}")])
     try:
@@ -246,7 +219,7 @@ def read_submission(
         if len(infos) > limits.entries:
             raise SubmissionError([(_ARCHIVE, f"{len(infos)} entries, more than {limits.entries}")])
         total = sum(info.file_size for info in infos)
-        reader = _Reader(archive, expected, limits)
+        reader = _Reader(data, expected, limits)
         if total > limits.total_bytes:
             message = f"{total} uncompressed bytes, more than {limits.total_bytes}"
             reader.problems.append((_ARCHIVE, message))
@@ -286,15 +259,14 @@ def read_solutions(root: str | Path, expected: Expected) -> dict[Key, NDArray[np
     labels: dict[Key, NDArray[np.float64]] = {}
     problems = []
     for key in expected.model_keys():
-        path = base / expected.folder(*key) / "solution.csv"
+        path = os.path.join(base, expected.folder(*key), "solution.csv")
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError as error:
             problems.append(f"{path}: {error.strerror or error}")
             continue
-        values, reasons = parse_values(data, count=expected.n_points)
-        if values is not None and not np.isin(values, (0.0, 1.0)).all():
-            values, reasons = None, ["labels must be 0 or 1"]
+        values, reasons = parse_labels(data, count=expected.n_points)
         if values is None:
             problems += [f"{path}: {reason}" for reason in reasons]
         else:

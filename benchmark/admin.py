@@ -119,7 +119,7 @@ class ZooModelAdmin(admin.ModelAdmin):
 class ScenarioScoreInline(admin.TabularInline):
     model = ScenarioScore
     extra = 0
-    fields = ["scenario", "phase", "primary", "ci_low", "ci_high", "eps_lb", "is_current"]
+    fields = ("scenario", "phase", "primary", "ci_low", "ci_high", "eps_lb", "is_current")
     readonly_fields = fields
     can_delete = False
 

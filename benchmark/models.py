@@ -19,11 +19,11 @@ AnyUser = User | AnonymousUser
 class ZooStorage(FileSystemStorage):
     """Files under ``ARENA_ZOO_ROOT``, read from the settings at each use (not at import)."""
 
-    @property  # type: ignore[override]
+    @property
     def base_location(self) -> str:
         return str(settings.ARENA_ZOO_ROOT)
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
         return os.path.abspath(self.base_location)
 

@@ -41,11 +41,12 @@ def _record_models(track: Track, records: list[Any]) -> None:
                 index=record.index,
                 defaults={
                     "seeds": dict(record.seeds),
-                    "train_accuracy": record.train_accuracy,
-                    "eval_accuracy": record.eval_accuracy,
+                    "train_accuracy": record.train_acc,
+                    "eval_accuracy": record.eval_acc,
                     "epsilon_spent": record.epsilon_spent,
-                    "wall_seconds": record.wall_seconds,
-                    "path": str(record.path),
+                    "wall_seconds": record.wall_s,
+                    "path": f"{track.slug}/{track.slug}_{record.scenario}/{record.phase}"
+                    f"/model_{record.index}",
                 },
             )
             if record.noise_multiplier is not None and scenario.noise_multiplier is None:
@@ -95,7 +96,7 @@ def _auto_baselines() -> list[str]:
 def zoo_finalize(*, track_id: int) -> bool:
     """Once every model is recorded: write the participant bundle, mark the track ready and
     queue its baselines. Exactly one caller does it (row lock + status check)."""
-    from benchmark.zoo import build as zoo_build
+    from benchmark.zoo.bundles import zip_participant_bundle
 
     with transaction.atomic():
         track = Track.objects.select_for_update().get(pk=track_id)
@@ -103,8 +104,9 @@ def zoo_finalize(*, track_id: int) -> bool:
             return False
         if track.models_built < track.models_total:
             return False
-        bundle = zoo_build.write_bundle(track_spec(track=track), io.zoo_root())
-        track.bundle.name = str(bundle.relative_to(io.zoo_root()))
+        name = f"bundles/{track.slug}.zip"
+        zip_participant_bundle(track_spec(track=track), io.zoo_root(), io.zoo_root() / name)
+        track.bundle.name = name
         track.zoo_fingerprint = _fingerprint(track)
         track.build_status = Track.BuildStatus.READY
         track.save(update_fields=["bundle", "zoo_fingerprint", "build_status"])

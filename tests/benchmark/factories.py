@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import factory
 import numpy as np
@@ -98,7 +99,7 @@ def track_toml(
     )
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ["username"]
@@ -221,3 +222,13 @@ def broken_zip(track: Track) -> bytes:
             archive.writestr(name, content)
         archive.writestr(f"{track.slug}/notes.txt", "hello")
     return out.getvalue()
+
+
+def make_user(**fields: object) -> User:
+    """A participant (the factory, typed for callers)."""
+    return cast(User, UserFactory(**fields))
+
+
+def make_staff(**fields: object) -> User:
+    """An organizer."""
+    return cast(User, StaffFactory(**fields))

@@ -5,8 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.benchmark.factories import (
-    StaffFactory,
-    UserFactory,
+    make_staff,
+    make_user,
     ready_track,
     submission_zip,
     track_toml,
@@ -23,9 +23,9 @@ def world():
     track = ready_track()
     people = {
         "anonymous": None,
-        "participant": UserFactory(username="alice"),
-        "other": UserFactory(username="bob"),
-        "organizer": StaffFactory(username="org"),
+        "participant": make_user(username="alice"),
+        "other": make_user(username="bob"),
+        "organizer": make_staff(username="org"),
     }
     mine = scored(track, people["participant"])
     baseline = scored(track, None, attack="loss", seed=3)
@@ -103,7 +103,7 @@ def test_the_bundle_download_is_the_bundle_file(world):
         f"/api/v1/tracks/{world['track'].slug}/bundle/"
     )
     assert response.status_code == 200
-    body = b"".join(response.streaming_content)
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     assert body.startswith(b"PK"), "a zip"
     assert "attachment" in response["Content-Disposition"]
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from benchmark import services
 from benchmark.models import ScenarioScore, Track
-from tests.benchmark.factories import StaffFactory, UserFactory, ready_track
+from tests.benchmark.factories import make_staff, make_user, ready_track
 from tests.benchmark.helpers import scored
 
 pytestmark = pytest.mark.django_db
@@ -79,9 +79,9 @@ def _walk(user, track, submission_ids):
 def test_no_final_figure_anywhere_before_the_reveal():
     now = timezone.now()
     track = ready_track(dev=6, final=6, m=15)
-    alice = UserFactory()
+    alice = make_user()
     mine = scored(track, alice, skill=1.3, seed=1)
-    other = scored(track, UserFactory(), skill=0.7, seed=2)
+    other = scored(track, make_user(), skill=0.7, seed=2)
     baseline = scored(track, None, attack="loss", skill=0.5, seed=3)
     Track.objects.filter(pk=track.pk).update(
         dev_opens=now - dt.timedelta(days=9), final_deadline=now - dt.timedelta(minutes=1)
@@ -98,7 +98,7 @@ def test_no_final_figure_anywhere_before_the_reveal():
     ]
     assert not leaks, leaks[:10]
 
-    staff_bodies = _walk(StaffFactory(), track, ids)
+    staff_bodies = _walk(make_staff(), track, ids)
     assert any(needle in staff_bodies[f"/api/v1/submissions/{mine.pk}/"] for needle in needles)
 
     services.track_reveal(track=track, by=None)

@@ -8,7 +8,7 @@ from django.db import connection, connections
 from benchmark import services
 from benchmark.errors import QuotaExceeded
 from benchmark.models import DailyUsage, Submission
-from tests.benchmark.factories import UserFactory, ready_track, submission_zip
+from tests.benchmark.factories import make_user, ready_track, submission_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,7 +17,7 @@ def test_concurrent_uploads_accept_exactly_the_limit(settings):
     assert connection.vendor == "postgresql", "the race is tested on PostgreSQL"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     track = ready_track(per_day=3, total=100)
-    user = UserFactory()
+    user = make_user()
     data = submission_zip(track)
     threads_n = 8
     barrier = threading.Barrier(threads_n)

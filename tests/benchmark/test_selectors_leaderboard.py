@@ -7,19 +7,19 @@ from django.utils import timezone
 
 from benchmark import selectors, services
 from benchmark.models import Track
-from tests.benchmark.factories import StaffFactory, UserFactory, ready_track
+from tests.benchmark.factories import make_staff, make_user, ready_track
 from tests.benchmark.helpers import scored
 
 pytestmark = pytest.mark.django_db
 
 
 def _board(track, phase="dev", user=None):
-    return selectors.leaderboard_for_phase(track=track, phase=phase, user=user or UserFactory())
+    return selectors.leaderboard_for_phase(track=track, phase=phase, user=user or make_user())
 
 
 def test_one_row_per_participant_from_the_latest_submission_ranked_by_mean_primary():
     track = ready_track()
-    alice, bob = UserFactory(), UserFactory()
+    alice, bob = make_user(), make_user()
     scored(track, alice, skill=4.0, seed=1)
     alice_latest = scored(track, alice, skill=0.0, seed=2)
     bob_only = scored(track, bob, skill=2.0, seed=3)
@@ -37,7 +37,7 @@ def test_one_row_per_participant_from_the_latest_submission_ranked_by_mean_prima
 
 def test_best_ranking_keeps_the_best_dev_submission():
     track = ready_track(ranking=Track.Ranking.BEST)
-    alice = UserFactory()
+    alice = make_user()
     best = scored(track, alice, skill=5.0, seed=1)
     scored(track, alice, skill=0.0, seed=2)
     assert [row["submission_id"] for row in _board(track)["rows"]] == [best.pk]
@@ -45,11 +45,11 @@ def test_best_ranking_keeps_the_best_dev_submission():
 
 def test_staff_hidden_and_disqualified_are_not_ranked_and_baselines_are_unranked_rows():
     track = ready_track()
-    alice, carol, dave = UserFactory(), UserFactory(), UserFactory()
+    alice, carol, dave = make_user(), make_user(), make_user()
     kept = scored(track, alice, seed=1)
     services.submission_set_flags(submission=scored(track, carol, seed=2), hidden=True)
     services.submission_set_flags(submission=scored(track, dave, seed=3), disqualified=True)
-    scored(track, StaffFactory(), skill=9.0, seed=4)
+    scored(track, make_staff(), skill=9.0, seed=4)
     baseline = scored(track, None, attack="loss", skill=9.0, seed=5)
     rows = _board(track)["rows"]
     assert {row["submission_id"] for row in rows} == {kept.pk, baseline.pk}
@@ -60,10 +60,10 @@ def test_staff_hidden_and_disqualified_are_not_ranked_and_baselines_are_unranked
 
 def test_final_is_empty_before_the_reveal_except_for_staff():
     track = ready_track()
-    scored(track, UserFactory(), seed=1)
+    scored(track, make_user(), seed=1)
     hidden = _board(track, "final")
     assert hidden["rows"] == [] and not hidden["visible"]
-    assert len(_board(track, "final", StaffFactory())["rows"]) == 1
+    assert len(_board(track, "final", make_staff())["rows"]) == 1
     Track.objects.filter(pk=track.pk).update(revealed_at=timezone.now())
     track.refresh_from_db()
     assert len(_board(track, "final")["rows"]) == 1
@@ -71,9 +71,9 @@ def test_final_is_empty_before_the_reveal_except_for_staff():
 
 def test_identical_entries_are_tied_and_far_apart_ones_are_not():
     track = ready_track(dev=12, final=4, m=25)
-    strong = scored(track, UserFactory(), skill=6.0, seed=1)
-    twin_a = scored(track, UserFactory(), skill=0.3, seed=7)
-    twin_b = scored(track, UserFactory(), skill=0.3, seed=7)
+    strong = scored(track, make_user(), skill=6.0, seed=1)
+    twin_a = scored(track, make_user(), skill=0.3, seed=7)
+    twin_b = scored(track, make_user(), skill=0.3, seed=7)
     assert services.leaderboard_compare(track=track) == 4
     rows = {row["submission_id"]: row for row in _board(track)["rows"]}
     assert rows[strong.pk]["rank"] == 1 and not rows[strong.pk]["tied_with_above"]
@@ -93,12 +93,12 @@ def _queries(track, user):
 @pytest.mark.parametrize("ranking", ["latest", "best"])
 def test_the_query_count_does_not_grow_with_submissions(django_assert_num_queries, ranking):
     track = ready_track(ranking=ranking)
-    viewer = UserFactory()
-    scored(track, UserFactory(), seed=1)
+    viewer = make_user()
+    scored(track, make_user(), seed=1)
     scored(track, None, attack="loss", seed=2)
     small = _queries(track, viewer)
     for seed in range(3, 9):
-        user = UserFactory()
+        user = make_user()
         scored(track, user, seed=seed)
         scored(track, user, seed=seed + 50)
     scored(track, None, attack="rmia", seed=99)

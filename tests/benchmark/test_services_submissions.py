@@ -15,9 +15,9 @@ from benchmark.errors import (
 )
 from benchmark.models import DailyUsage, ScenarioScore, Submission, Track
 from tests.benchmark.factories import (
-    StaffFactory,
-    UserFactory,
     broken_zip,
+    make_staff,
+    make_user,
     ready_track,
     submission_zip,
 )
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_valid_zip_is_stored_and_its_scoring_queued_on_commit(django_capture_on_commit_callbacks):
     track = ready_track()
-    user = UserFactory()
+    user = make_user()
     data = submission_zip(track)
     with django_capture_on_commit_callbacks() as callbacks:
         submission = services.submission_create(
@@ -42,7 +42,7 @@ def test_a_valid_zip_is_stored_and_its_scoring_queued_on_commit(django_capture_o
 def test_scoring_writes_a_score_per_scenario_and_phase():
     track = ready_track()
     submission = services.submission_create(
-        track=track, user=UserFactory(), upload=submission_zip(track, skill=3.0), filename="a.zip"
+        track=track, user=make_user(), upload=submission_zip(track, skill=3.0), filename="a.zip"
     )
     services.submission_score(submission_id=submission.pk)
     submission.refresh_from_db()
@@ -63,7 +63,7 @@ def test_scoring_writes_a_score_per_scenario_and_phase():
 def test_rescoring_keeps_the_old_scores_as_history():
     track = ready_track()
     submission = services.submission_create(
-        track=track, user=UserFactory(), upload=submission_zip(track), filename="a.zip"
+        track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
     )
     services.submission_score(submission_id=submission.pk)
     queued = services.track_rescore(track=track)
@@ -76,7 +76,7 @@ def test_rescoring_keeps_the_old_scores_as_history():
 def test_scoring_is_idempotent():
     track = ready_track()
     submission = services.submission_create(
-        track=track, user=UserFactory(), upload=submission_zip(track), filename="a.zip"
+        track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
     )
     services.submission_score(submission_id=submission.pk)
     assert services.submission_score(submission_id=submission.pk) is None
@@ -85,7 +85,7 @@ def test_scoring_is_idempotent():
 
 def test_an_invalid_zip_lists_every_problem_and_counts_only_as_invalid():
     track = ready_track()
-    user = UserFactory()
+    user = make_user()
     with pytest.raises(SubmissionInvalid) as caught:
         services.submission_create(
             track=track, user=user, upload=broken_zip(track), filename="b.zip"
@@ -102,7 +102,7 @@ def test_an_invalid_zip_lists_every_problem_and_counts_only_as_invalid():
 
 def test_invalid_uploads_stop_at_their_own_limit():
     track = ready_track(invalid_per_day=2)
-    user = UserFactory()
+    user = make_user()
     for _ in range(2):
         with pytest.raises(SubmissionInvalid):
             services.submission_create(track=track, user=user, upload=b"junk", filename="x.zip")
@@ -115,7 +115,7 @@ def test_invalid_uploads_stop_at_their_own_limit():
 
 def test_per_day_and_total_limits():
     track = ready_track(per_day=2, total=3)
-    user = UserFactory()
+    user = make_user()
     data = submission_zip(track)
     for _ in range(2):
         services.submission_create(track=track, user=user, upload=data, filename="a.zip")
@@ -133,7 +133,7 @@ def test_too_large_is_refused_with_the_limit():
     track = ready_track(max_bytes=100)
     with pytest.raises(PayloadTooLarge, match="limit is 100 bytes"):
         services.submission_create(
-            track=track, user=UserFactory(), upload=submission_zip(track), filename="a.zip"
+            track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
         )
 
 
@@ -144,7 +144,7 @@ def test_after_the_deadline_the_message_names_the_deadline():
     )
     with pytest.raises(PhaseClosed) as caught:
         services.submission_create(
-            track=track, user=UserFactory(), upload=submission_zip(track), filename="a.zip"
+            track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
         )
     assert track.final_deadline.isoformat() in caught.value.message
 
@@ -156,7 +156,7 @@ def test_before_dev_opens_submissions_are_refused():
     )
     with pytest.raises(PhaseClosed, match="open at"):
         services.submission_create(
-            track=track, user=UserFactory(), upload=submission_zip(track), filename="a.zip"
+            track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
         )
 
 
@@ -165,7 +165,7 @@ def test_staff_are_held_to_neither_phase_nor_quota():
     track = ready_track(
         per_day=1, dev_opens=now - dt.timedelta(days=10), final_deadline=now - dt.timedelta(hours=1)
     )
-    staff = StaffFactory()
+    staff = make_staff()
     for _ in range(2):
         services.submission_create(
             track=track, user=staff, upload=submission_zip(track), filename="a.zip"
@@ -179,14 +179,14 @@ def test_a_track_still_building_takes_no_submissions():
     track.refresh_from_db()
     with pytest.raises(NotReady, match="still being built"):
         services.submission_create(
-            track=track, user=UserFactory(), upload=submission_zip(track), filename="a.zip"
+            track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
         )
 
 
 def test_missing_solutions_fail_the_submission_with_a_message_not_stuck_in_scoring(settings):
     track = ready_track()
     submission = services.submission_create(
-        track=track, user=UserFactory(), upload=submission_zip(track), filename="a.zip"
+        track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
     )
     settings.ARENA_ZOO_ROOT = settings.ARENA_ZOO_ROOT / "elsewhere"
     for attempt in range(1, 4):

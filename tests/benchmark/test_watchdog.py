@@ -7,14 +7,14 @@ from django.utils import timezone
 
 from benchmark import services
 from benchmark.models import Submission
-from tests.benchmark.factories import UserFactory, ready_track, submission_zip
+from tests.benchmark.factories import make_user, ready_track, submission_zip
 
 pytestmark = pytest.mark.django_db
 
 
 def _stuck(track, *, attempts, age_minutes):
     submission = services.submission_create(
-        track=track, user=UserFactory(), upload=submission_zip(track), filename="a.zip"
+        track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
     )
     Submission.objects.filter(pk=submission.pk).update(
         status=Submission.Status.SCORING,

@@ -25,7 +25,7 @@ from scoring.zipsafe import (
     NESTED_MAGIC,
     NESTED_SUFFIXES,
     CorruptEntry,
-    entry_count,
+    directory_size,
     entry_name,
     ignored,
     inflate,
@@ -41,6 +41,9 @@ MAX_RATIO = 100
 #: ... unless they are no larger than this or than a legitimate file (a constant prediction
 #: deflates about as well as a zip bomb, so only the size tells them apart).
 RATIO_MIN_BYTES = 1 << 20
+
+#: Central-directory bytes allowed per entry (fixed part, name, extra field and comment).
+MAX_DIRECTORY_RECORD = 512
 
 _ARCHIVE = "<archive>"
 
@@ -204,9 +207,12 @@ def read_submission(
     """
     limits = Limits.for_expected(expected)
     data = _open(source, limits)
-    announced = entry_count(data)
-    if announced is not None and announced > limits.entries:
-        raise SubmissionError([(_ARCHIVE, f"{announced} entries, more than {limits.entries}")])
+    announced = directory_size(data)
+    if announced is not None and announced[0] > limits.entries:
+        raise SubmissionError([(_ARCHIVE, f"{announced[0]} entries, more than {limits.entries}")])
+    if announced is not None and announced[1] > limits.entries * MAX_DIRECTORY_RECORD:
+        message = f"central directory of {announced[1]} bytes is too large for {limits.entries}"
+        raise SubmissionError([(_ARCHIVE, f"{message} entries")])
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except UnicodeDecodeError:

@@ -23,12 +23,13 @@ class CorruptEntry(Exception):
     """An entry whose bytes do not match its header."""
 
 
-def entry_count(data: bytes) -> int | None:
-    """Entries announced by the end-of-central-directory record, before parsing anything."""
+def directory_size(data: bytes) -> tuple[int, int] | None:
+    """Entries and central-directory bytes the end record announces, before parsing anything."""
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
     if end < 0 or end + 22 > len(data):
         return None
-    return int(struct.unpack_from("<H", data, end + 10)[0])
+    entries, size = struct.unpack_from("<HL", data, end + 10)
+    return int(entries), int(size)
 
 
 def entry_name(info: zipfile.ZipInfo) -> tuple[str, str | None]:

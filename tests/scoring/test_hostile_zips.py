@@ -176,6 +176,18 @@ def test_too_many_entries_are_refused_before_parsing():
     assert problems == [("<archive>", "202 entries, more than 72")]
 
 
+def test_central_directory_larger_than_its_announced_entries_is_refused_unparsed():
+    entries = [(f"purchase100/junk/{i:03}" + "x" * 600, b"") for i in range(60)]
+    data = build(entries, keep=False)
+    end = data.rindex(b"PK\x05\x06")
+    directory = end - data.index(b"PK\x01\x02")
+    # The end record claims 2 entries; the directory it points at holds 60 long names.
+    data = data[: end + 8] + struct.pack("<HH", 2, 2) + data[end + 12 :]
+    problems = refused(data)
+    reason = f"central directory of {directory} bytes is too large for 72 entries"
+    assert problems == [("<archive>", reason)]
+
+
 def test_too_many_uncompressed_bytes_are_refused():
     entries = [(f"purchase100/junk/{i}.csv", b"0" * 9000) for i in range(5)]
     problems = refused(build(entries))

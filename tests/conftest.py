@@ -43,6 +43,8 @@ def _process_env(tmp: Path) -> dict[str, str]:
         CELERY_BROKER_URL=REDIS_URL,
         ARENA_VAR_DIR=str(tmp / "var"),
         ARENA_MEDIA_ROOT=os.environ.get("ARENA_MEDIA_ROOT", str(tmp / "media")),
+        # Baselines queued when a zoo is built: one quick attack keeps integration tests short.
+        ARENA_AUTO_BASELINES=os.environ.get("ARENA_TEST_AUTO_BASELINES", "loss"),
         DJANGO_SETTINGS_MODULE="config.settings",
         PYTHONUNBUFFERED="1",
     )
@@ -114,10 +116,44 @@ def celery_worker_process(
         else:
             raise RuntimeError(f"worker never answered: {(tmp / 'worker.log').read_text()[-3000:]}")
         proc.log_path = tmp / "worker.log"  # type: ignore[attr-defined]
+        proc.media_root = Path(env["ARENA_MEDIA_ROOT"])  # type: ignore[attr-defined]
         yield proc
     finally:
         app.conf.broker_url, app.conf.task_always_eager = previous
         app._pool = None
+        _stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def second_celery_worker(
+    celery_worker_process: subprocess.Popen[bytes], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Another worker process on the ``zoo`` queue, sharing the first one's media root (two
+    machines building one zoo)."""
+    from config.celery import app
+
+    tmp = tmp_path_factory.mktemp("worker2")
+    env = _process_env(tmp)
+    env["ARENA_MEDIA_ROOT"] = str(celery_worker_process.media_root)  # type: ignore[attr-defined]
+    hostname = f"test-worker-2-{os.getpid()}@localhost"
+    log = open(tmp / "worker.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "zoo", "--pool",
+         "prefork", "--concurrency", "1", "--hostname", hostname, "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while not app.control.ping(destination=[hostname], timeout=0.5):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker 2 failed: {(tmp / 'worker.log').read_text()[-3000:]}")
+        proc.log_path = tmp / "worker.log"  # type: ignore[attr-defined]
+        yield proc
+    finally:
         _stop(proc)
         log.close()
 

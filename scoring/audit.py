@@ -8,6 +8,7 @@ NeurIPS 2023 (arXiv:2305.08846), Theorem 3.1 (pure DP) and its approximate-DP ex
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -110,16 +111,32 @@ def eps_lower_bound(
 
 
 def guess_counts(
-    labels: NDArray[np.float64], scores: NDArray[np.float64], model: NDArray[np.intp], *, k: int
-) -> tuple[int, int]:
+    labels: NDArray[np.float64],
+    scores: NDArray[np.float64],
+    model: NDArray[np.intp],
+    *,
+    ks: Sequence[int],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Guess "member" on the k highest and "non-member" on the k lowest scores of every model.
 
-    Ties are broken by position, never by label. Models with fewer than 2k points guess on
-    all of their points at most once each.
+    Ties are broken by position, never by label. A model with fewer than 2k points guesses on
+    each of its points once.
+
+    Parameters
+    ----------
+    labels, scores, model : ndarray of shape (n,)
+    ks : sequence of int
+        The numbers of guesses per side to try.
 
     Returns
     -------
-    guesses, correct : int
+    guesses, correct : ndarray of shape (len(ks),)
+
+    Examples
+    --------
+    >>> labels = np.array([1.0, 0.0, 0.0, 1.0])
+    >>> guess_counts(labels, np.array([0.9, 0.1, 0.6, 0.4]), np.zeros(4, int), ks=[1, 2])
+    (array([2, 4]), array([2, 2]))
     """
     order = np.lexsort((scores, model))
     sorted_model = model[order]
@@ -127,12 +144,12 @@ def guess_counts(
     sizes = np.diff(np.r_[starts, sorted_model.shape[0]])
     rank = np.arange(order.shape[0]) - np.repeat(starts, sizes)
     size = np.repeat(sizes, sizes)
-    per_side = np.minimum(k, size // 2)
+    per_side = np.minimum(np.asarray(ks)[:, None], size // 2)
     low = rank < per_side
     high = rank >= size - per_side
-    sorted_labels = labels[order]
-    correct = int(np.sum(sorted_labels[high] == 1) + np.sum(sorted_labels[low] == 0))
-    return int(np.sum(low) + np.sum(high)), correct
+    member = labels[order] == 1
+    correct = (high & member).sum(axis=1) + (low & ~member).sum(axis=1)
+    return low.sum(axis=1) + high.sum(axis=1), correct
 
 
 def eps_lb(
@@ -182,15 +199,15 @@ def eps_lb(
     half = int(np.bincount(model).min()) // 2
     ks = sorted({max(1, round(fraction * half)) for fraction in K_FRACTIONS})
     significance = (1 - confidence) / len(ks)
-    best = 0.0
-    for k in ks:
-        guesses, correct = guess_counts(labels, scores, model, k=k)
-        bound = eps_lower_bound(
+    guesses, correct = guess_counts(labels, scores, model, ks=ks)
+    bounds = [
+        eps_lower_bound(
             n_canaries=labels.shape[0],
-            guesses=guesses,
-            correct=correct,
+            guesses=int(r),
+            correct=int(v),
             delta=delta,
             significance=significance,
         )
-        best = max(best, bound)
-    return best
+        for r, v in zip(guesses, correct, strict=True)
+    ]
+    return max(bounds)

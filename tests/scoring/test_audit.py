@@ -73,6 +73,7 @@ def test_guesses_take_the_extremes_of_each_model():
     model = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     # model 0: highest 0.9 (member, right), lowest 0.1 (non-member, right);
     # model 1: highest 0.8 (member, right), lowest 0.2 (member, wrong).
-    assert guess_counts(labels, scores, model, k=1) == (4, 3)
     # k larger than half a model guesses on every point once: 4 of 8 right.
-    assert guess_counts(labels, scores, model, k=5) == (8, 4)
+    guesses, correct = guess_counts(labels, scores, model, ks=[1, 5])
+    assert guesses.tolist() == [4, 8]
+    assert correct.tolist() == [3, 4]

@@ -25,7 +25,7 @@ dataset = "digits"
 population = 100
 architecture = "cnn-digits"
 challenge = {m}
-training = {n}
+training_size = {n}
 models = {{ train = {train}, dev = {dev}, final = {final} }}
 chunk = {chunk}
 primary = "TPR_FPR_1000"

@@ -148,6 +148,21 @@ def test_hostile_entries_are_refused_with_their_reason(make, path, reason):
     assert_reason(refused(make()), path, reason)
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"0.5," * 198 + b"0.5", "expected 200 values, found 199"),
+        (b"0.5," * 199 + b"zero", "1 value not a number (first: value 200, 'zero')"),
+        (b"nan," + b"0.5," * 198 + b"inf", "2 values NaN or infinite (first: value 1, 'nan')"),
+        (b"0.5," * 199 + b"1.0001", "1 value outside [0, 1] (first: value 200, 1.0001)"),
+        (b"-0.0," * 199 + b"-1e-9", "1 value outside [0, 1] (first: value 200, -1e-09)"),
+    ],
+)
+def test_bad_values_are_refused_with_their_reason(content, reason):
+    data = build(keep=False, entries=[(FIRST, content), (SECOND, GOOD[SECOND])])
+    assert refused(data) == [(FIRST, reason)]
+
+
 def test_nested_archive_disguised_as_a_prediction_is_refused():
     data = build(keep=False, entries=[(FIRST, build()), *list(GOOD.items())[1:]])
     assert_reason(refused(data), FIRST, "nested archive")

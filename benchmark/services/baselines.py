@@ -36,9 +36,11 @@ def attack_run(*, track_id: int, attack: str, by_id: int | None) -> Submission:
 
     track = Track.objects.get(pk=track_id)
     spec = track_spec(track=track)
+    white_box = attacks.get(attack).white_box  # gradients only when the attack reads them
     predictions = {
         scenario.slug: attacks.run(
-            attack, attacks.observe_zoo(spec, scenario.slug, root=io.zoo_root())
+            attack,
+            attacks.observe_zoo(spec, scenario.slug, root=io.zoo_root(), gradients=white_box),
         )
         for scenario in spec.scenarios
     }

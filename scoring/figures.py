@@ -55,7 +55,8 @@ def roc_figure(
                 "line": {"shape": "linear"},
             }
         )
-    low = 1e-5 if log else 0.0
+    smallest = [x for trace in data for x in trace["x"] if x > 0]
+    low = min(smallest, default=1e-5) if log else 0.0
     data.append(
         {
             "type": "scatter",
@@ -71,7 +72,8 @@ def roc_figure(
     layout: dict[str, Any] = {
         "xaxis": {"title": {"text": "False positive rate"}, "type": axis_type},
         "yaxis": {"title": {"text": "True positive rate"}, "type": axis_type},
-        "legend": {"orientation": "h"},
+        # Bottom right is empty for any curve above chance, on both scales.
+        "legend": {"x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom"},
         "margin": {"l": 60, "r": 20, "t": 40 if title else 20, "b": 50},
     }
     if not log:

@@ -172,3 +172,9 @@ def test_validate_lists_problems_with_status_3(tree, tmp_path):
         in lines
     )
     assert len(lines) == 1 + 17
+
+
+def test_cli_unreadable_solutions_exit_1_with_the_reason(tmp_path):
+    completed = run("--solutions", tmp_path / "nowhere", "--predictions", tmp_path / "x.zip")
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("error: ") and "is not a directory" in completed.stderr

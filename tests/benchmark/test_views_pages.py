@@ -1,9 +1,11 @@
 """The participant pages render what the selectors give, to whom they may show it."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from benchmark import services
 from benchmark.models import Submission, Track
@@ -206,3 +208,31 @@ def test_other_peoples_submissions_are_404(client, board, who):
 def test_staff_see_any_submission(client, board):
     client.force_login(factories.StaffFactory())
     assert client.get(f"/submissions/{board['alice'].pk}/").status_code == 200
+
+
+def test_upload_over_the_daily_quota_says_when_it_resets(client, alice):
+    track = factories.ready_track("small", per_day=1)
+    client.force_login(alice)
+    for expected in (302, 429):
+        upload = SimpleUploadedFile("p.zip", factories.submission_zip(track))
+        response = client.post("/tracks/small/submit/", {"file": upload})
+        assert response.status_code == expected
+    page = html(response)
+    assert "allowed per UTC day" in page and "resets at" in page
+    assert re.search(r"<strong>0</strong> left today", page)
+    assert Submission.objects.filter(owner=alice).count() == 1
+
+
+def test_after_the_deadline_the_form_is_gone_and_uploads_are_refused(client, track, alice):
+    Track.objects.filter(pk=track.pk).update(
+        dev_opens=track.dev_opens - dt.timedelta(days=9),
+        final_deadline=timezone.now() - dt.timedelta(minutes=1),
+    )
+    client.force_login(alice)
+    page = html(client.get("/tracks/tiny/"))
+    assert "submissions are closed" in page and 'name="file"' not in page
+    upload = SimpleUploadedFile("late.zip", factories.submission_zip(track))
+    response = client.post("/tracks/tiny/submit/", {"file": upload})
+    assert response.status_code == 403
+    assert "final deadline of tiny was" in html(response)
+    assert not Submission.objects.exists()

@@ -52,5 +52,5 @@ class Command(BaseCommand):
             track = services.track_create(spec_text=text, created_by=None, source=str(path))
             self.stdout.write(f"bootstrap: track {slug} registered; zoo build queued")
         elif track.build_status != Track.BuildStatus.READY:
-            tasks.zoo_build_track.delay(track.pk)
+            tasks.zoo_build_track.delay_on_commit(track.pk)
             self.stdout.write(f"bootstrap: track {slug} not built yet; zoo build queued again")

@@ -1,0 +1,64 @@
+"""Command line: ``python -m benchmark.zoo build tracks/demo-purchase.toml --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from benchmark.zoo.build import build_track, plan
+from benchmark.zoo.bundles import zip_participant_bundle
+from benchmark.zoo.tracks import load_track
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="python -m benchmark.zoo", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="train and write every model of a track")
+    build.add_argument("track", help="track file, e.g. tracks/demo-purchase.toml")
+    build.add_argument("--out", required=True, help="build directory")
+    build.add_argument("--zip", help="also write the participant bundle zip here")
+    check = commands.add_parser("check", help="validate track files")
+    check.add_argument("tracks", nargs="+")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        for path in args.tracks:
+            try:
+                track = load_track(path)
+            except ValueError as error:
+                print(error, file=sys.stderr)
+                return 1
+            print(f"{path}: ok ({track.slug}, {len(plan(track))} chunks)")
+        return 0
+    try:
+        track = load_track(args.track)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    total = sum(len(chunk.indices) for chunk in plan(track))
+    with tqdm(total=total, unit="model", desc=track.slug) as bar:
+
+        def progress(done: float, _total: int) -> None:
+            bar.n = round(done, 2)
+            bar.refresh()
+
+        records = build_track(track, args.out, progress)
+    for scenario in track.scenarios:
+        mine = [r for r in records if r.scenario == scenario.slug]
+        train = sum(r.train_acc for r in mine) / len(mine)
+        held = sum(r.eval_acc for r in mine) / len(mine)
+        spent = max((r.epsilon_spent or 0.0) for r in mine) if scenario.private else float("inf")
+        print(
+            f"{track.slug}_{scenario.slug}: {len(mine)} models, train acc {train:.3f}, "
+            f"eval acc {held:.3f}, epsilon spent {spent:.2f}"
+        )
+    if args.zip:
+        print(f"bundle: {zip_participant_bundle(track, args.out, args.zip)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

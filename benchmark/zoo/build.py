@@ -1,0 +1,357 @@
+"""Build a track's zoo in chunks: the unit of work of one Celery task.
+
+``plan(track)`` lists the chunks (one scenario, one phase, at most ``track.chunk`` models);
+``build_chunk`` trains and writes one chunk and is idempotent: a chunk whose files all exist
+is skipped (files are written atomically, so an existing file is complete), and a re-run
+produces identical files because every seed derives from (track, scenario, phase, index).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmark.zoo import bundles, dp
+from benchmark.zoo.datasets import TensorData, load_dataset
+from benchmark.zoo.engine import DPSettings, TrainConfig, accuracy, train_group
+from benchmark.zoo.models import unstack
+from benchmark.zoo.splits import model_split, population_split
+from benchmark.zoo.tracks import PHASES, ScenarioSpec, TrackSpec
+
+SEED_KINDS = ("challenge", "membership", "training", "init", "order", "noise")
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """Models ``indices`` of one scenario and phase, trained together."""
+
+    scenario: str
+    phase: str
+    indices: tuple[int, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Chunk:
+        """Inverse of ``dataclasses.asdict`` (for task arguments)."""
+        return cls(
+            str(data["scenario"]), str(data["phase"]), tuple(int(i) for i in data["indices"])
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRecord:
+    """What the build records about one model (``record.json`` in the organizer tree).
+
+    ``epsilon_spent`` and ``noise_multiplier`` are ``None`` for plain training; ``wall_s`` is
+    the chunk's training time divided by its number of models.
+    """
+
+    track: str
+    scenario: str
+    phase: str
+    index: int
+    seeds: dict[str, int]
+    train_acc: float
+    eval_acc: float
+    epsilon_spent: float | None
+    noise_multiplier: float | None
+    dtype: str
+    wall_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def derive_seed(track: str, scenario: str, phase: str, index: int, kind: str) -> int:
+    """A 62-bit seed from SHA-256 of ``track/scenario/phase/index/kind``."""
+    if kind not in SEED_KINDS:
+        raise ValueError(f"seed kind must be one of {SEED_KINDS}, got {kind!r}")
+    digest = hashlib.sha256(f"{track}/{scenario}/{phase}/{index}/{kind}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
+
+
+def population_seed(track: TrackSpec) -> int:
+    """Seed of the track's population split."""
+    digest = hashlib.sha256(f"{track.slug}/population".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
+
+
+def plan(track: TrackSpec) -> list[Chunk]:
+    """Every chunk of the track: per scenario, per phase, ``track.chunk`` models at a time."""
+    chunks = []
+    for scenario in track.scenarios:
+        for phase in PHASES:
+            indices = list(track.models.phase_range(phase))
+            for start in range(0, len(indices), track.chunk):
+                chunks.append(
+                    Chunk(scenario.slug, phase, tuple(indices[start : start + track.chunk]))
+                )
+    return chunks
+
+
+def track_dataset(track: TrackSpec) -> TensorData:
+    """The track's dataset (cached per process)."""
+    return load_dataset(
+        track.dataset, path=track.dataset_path, size=track.dataset_size, seed=track.dataset_seed
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _population(track: TrackSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    data = track_dataset(track)
+    needed = track.population + track.training + track.challenge + 1
+    if len(data) < needed:
+        raise ValueError(
+            f"track {track.slug}: dataset has {len(data)} records, population + training + "
+            f"challenge + 1 = {needed} needed"
+        )
+    return population_split(len(data), track.population, seed=population_seed(track))
+
+
+def manifest(track: TrackSpec) -> dict[str, Any]:
+    """The participant-facing ``dataset.json``."""
+    data = track_dataset(track)
+    return {
+        "track": track.slug,
+        "dataset": {
+            "name": track.dataset,
+            "size": track.dataset_size,
+            "seed": track.dataset_seed,
+            "path_hint": Path(track.dataset_path).name,
+        },
+        "records": len(data),
+        "num_classes": data.num_classes,
+        "checksum_sha256": data.checksum(),
+        "architecture": track.architecture,
+        "population": track.population,
+        "population_seed": population_seed(track),
+        "challenge": track.challenge,
+        "training": track.training,
+        "scenarios": [s.slug for s in track.scenarios],
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def dp_settings(track: TrackSpec, scenario: ScenarioSpec) -> DPSettings | None:
+    """σ calibrated once per scenario to (ε, δ) for the planned steps; ``None`` without DP."""
+    if not scenario.private:
+        return None
+    assert scenario.delta is not None and scenario.clip is not None
+    config = scenario.training
+    rate = min(1.0, config.batch / track.training)
+    steps = config.epochs * math.ceil(track.training / config.batch)
+    sigma = dp.noise_multiplier(
+        epsilon=scenario.epsilon,
+        delta=scenario.delta,
+        sample_rate=rate,
+        steps=steps,
+        accountant=track.accountant,
+    )
+    return DPSettings(noise_multiplier=sigma, clip=scenario.clip, sample_rate=rate)
+
+
+def train_config(track: TrackSpec, scenario: ScenarioSpec) -> TrainConfig:
+    """The engine configuration of a scenario."""
+    t = scenario.training
+    return TrainConfig(
+        optimizer=t.optimizer,
+        lr=t.lr,
+        epochs=t.epochs,
+        batch=t.batch,
+        lr_step=t.lr_step,
+        lr_gamma=t.lr_gamma,
+        dtype=t.dtype,
+        momentum=t.momentum,
+        dp=dp_settings(track, scenario),
+    )
+
+
+def _check_chunk(track: TrackSpec, chunk: Chunk) -> ScenarioSpec:
+    scenario = track.scenario(chunk.scenario)
+    allowed = track.models.phase_range(chunk.phase)
+    outside = [i for i in chunk.indices if i not in allowed]
+    if not chunk.indices or outside:
+        raise ValueError(
+            f"chunk indices {outside or '[]'} are not {chunk.phase} models of {track.slug}"
+        )
+    return scenario
+
+
+def is_chunk_complete(track: TrackSpec, chunk: Chunk, out_dir: str | Path) -> bool:
+    """True when every file of every model of the chunk exists (hence is complete)."""
+    _check_chunk(track, chunk)
+    for index in chunk.indices:
+        where = (track.slug, chunk.scenario, chunk.phase, index)
+        mine = bundles.model_dir(out_dir, *where)
+        theirs = bundles.solution_dir(out_dir, *where)
+        if not all(
+            (mine / name).is_file() for name in bundles.participant_files(track, chunk.phase)
+        ):
+            return False
+        if not all((theirs / name).is_file() for name in bundles.organizer_files(chunk.phase)):
+            return False
+    return True
+
+
+def _read_records(track: TrackSpec, chunk: Chunk, out_dir: str | Path) -> list[ModelRecord]:
+    records = []
+    for index in chunk.indices:
+        folder = bundles.solution_dir(out_dir, track.slug, chunk.scenario, chunk.phase, index)
+        records.append(ModelRecord(**json.loads((folder / bundles.RECORD).read_text())))
+    return records
+
+
+def build_chunk(
+    track: TrackSpec,
+    chunk: Chunk | Mapping[str, Any],
+    out_dir: str | Path,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> list[ModelRecord]:
+    """Train and write one chunk (or read its records back if it is already complete).
+
+    Parameters
+    ----------
+    track : TrackSpec
+    chunk : Chunk or its ``dataclasses.asdict`` form
+    out_dir : str or Path
+        Build directory: participant tree ``<out>/<track>/``, organizer tree
+        ``<out>/solutions/<track>/``.
+    progress : callable, keyword-only
+        Called with the fraction of the chunk done, in [0, 1].
+
+    Returns
+    -------
+    list[ModelRecord]
+        One per model, in ``chunk.indices`` order.
+    """
+    chunk = chunk if isinstance(chunk, Chunk) else Chunk.from_dict(chunk)
+    scenario = _check_chunk(track, chunk)
+    population, pool = _population(track)
+    bundles.write_track_files(track, out_dir, manifest=manifest(track), population=population)
+    if is_chunk_complete(track, chunk, out_dir):
+        if progress is not None:
+            progress(1.0)
+        return _read_records(track, chunk, out_dir)
+    seeds = [
+        {kind: derive_seed(track.slug, chunk.scenario, chunk.phase, i, kind) for kind in SEED_KINDS}
+        for i in chunk.indices
+    ]
+    splits = [
+        model_split(
+            pool,
+            challenge=track.challenge,
+            training=track.training,
+            seed_challenge=s["challenge"],
+            seed_membership=s["membership"],
+            seed_training=s["training"],
+        )
+        for s in seeds
+    ]
+    config = train_config(track, scenario)
+    data = track_dataset(track)
+    train_rows = torch.stack([split.train_set for split in splits])
+    eval_rows = torch.stack([split.evaluation for split in splits if split.evaluation is not None])
+
+    def report(epoch: int, epochs: int) -> None:
+        if progress is not None:
+            progress(0.95 * epoch / epochs)
+
+    result = train_group(
+        track.architecture,
+        data.x,
+        data.y,
+        train_rows,
+        config=config,
+        init_seeds=[s["init"] for s in seeds],
+        order_seeds=[s["order"] for s in seeds],
+        noise_seeds=[s["noise"] for s in seeds] if config.dp else None,
+        progress=report,
+    )
+    train_acc = accuracy(result.params, track.architecture, data.x, data.y, train_rows)
+    eval_acc = accuracy(result.params, track.architecture, data.x, data.y, eval_rows)
+    epsilon = None
+    if config.dp is not None:
+        assert scenario.delta is not None
+        epsilon = dp.epsilon_spent(
+            sigma=config.dp.noise_multiplier,
+            delta=scenario.delta,
+            sample_rate=config.dp.sample_rate,
+            steps=config.epochs * config.steps_per_epoch(track.training),
+            accountant=track.accountant,
+        )
+    records = []
+    for k, (index, state) in enumerate(zip(chunk.indices, unstack(result.params))):
+        record = ModelRecord(
+            track=track.slug,
+            scenario=chunk.scenario,
+            phase=chunk.phase,
+            index=index,
+            seeds=seeds[k],
+            train_acc=float(train_acc[k]),
+            eval_acc=float(eval_acc[k]),
+            epsilon_spent=epsilon,
+            noise_multiplier=config.dp.noise_multiplier if config.dp else None,
+            dtype=config.dtype,
+            wall_s=result.wall_s / len(chunk.indices),
+        )
+        _write_model(track, chunk, out_dir, record, state, splits[k].membership)
+        records.append(record)
+    if progress is not None:
+        progress(1.0)
+    return records
+
+
+def _write_model(
+    track: TrackSpec,
+    chunk: Chunk,
+    out_dir: str | Path,
+    record: ModelRecord,
+    state: dict[str, torch.Tensor],
+    membership: torch.Tensor | None,
+) -> None:
+    assert membership is not None
+    where = (track.slug, chunk.scenario, chunk.phase, record.index)
+    mine, theirs = bundles.model_dir(out_dir, *where), bundles.solution_dir(out_dir, *where)
+    files = {
+        "model.pt": bundles.state_dict_bytes(state),
+        "seed_challenge": f"{record.seeds['challenge']}\n".encode(),
+        "seed_training": f"{record.seeds['training']}\n".encode(),
+        "seed_membership": f"{record.seeds['membership']}\n".encode(),
+        "solution.csv": bundles.solution_bytes(membership),
+    }
+    for name in bundles.participant_files(track, chunk.phase):
+        bundles.write_atomic(mine / name, files[name])
+    if chunk.phase != "train":
+        bundles.write_atomic(theirs / "solution.csv", files["solution.csv"])
+    record_json = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
+    bundles.write_atomic(theirs / bundles.RECORD, record_json.encode())
+
+
+def build_track(
+    track: TrackSpec,
+    out_dir: str | Path,
+    progress: Callable[[float, int], None] | None = None,
+) -> list[ModelRecord]:
+    """Build every chunk in order, calling ``progress(models_done, models_total)`` as it goes
+    (``models_done`` is fractional within a chunk)."""
+    chunks = plan(track)
+    total = sum(len(c.indices) for c in chunks)
+    done = 0
+    records: list[ModelRecord] = []
+    for chunk in chunks:
+
+        def within(fraction: float, base: int = done, size: int = len(chunk.indices)) -> None:
+            if progress is not None:
+                progress(base + fraction * size, total)
+
+        records.extend(build_chunk(track, chunk, out_dir, progress=within))
+        done += len(chunk.indices)
+    return records

@@ -1,0 +1,143 @@
+"""Bundle layout (MICO's), atomic writes and the participant zip.
+
+Participant tree (downloadable)::
+
+    <out>/<track>/dataset.json                 manifest: dataset, sizes, checksum, seeds
+    <out>/<track>/population.csv               public population rows, one per line
+    <out>/<track>/<track>_<scenario>/<phase>/model_<i>/
+        model.pt           state_dict
+        seed_challenge
+        seed_training      train models, and dev/final when the track reveals it
+        seed_membership    train models only
+        solution.csv       train models only: one row of comma-separated 0/1
+
+Organizer tree (the scorer's ``--solutions``)::
+
+    <out>/solutions/<track>/<track>_<scenario>/<phase>/model_<i>/
+        solution.csv       dev and final models
+        record.json        every model: seeds, accuracies, ε spent, wall time
+
+Every file is written under a temporary name and renamed, so a file that exists is whole.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmark.zoo.splits import MANIFEST, POPULATION
+from benchmark.zoo.tracks import TrackSpec
+
+SOLUTIONS = "solutions"
+RECORD = "record.json"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def model_dir(out_dir: str | Path, track: str, scenario: str, phase: str, index: int) -> Path:
+    """Participant directory of one model."""
+    return Path(out_dir) / track / f"{track}_{scenario}" / phase / f"model_{index}"
+
+
+def solution_dir(out_dir: str | Path, track: str, scenario: str, phase: str, index: int) -> Path:
+    """Organizer directory of one model (same layout under ``solutions/``)."""
+    return Path(out_dir) / SOLUTIONS / track / f"{track}_{scenario}" / phase / f"model_{index}"
+
+
+def participant_files(track: TrackSpec, phase: str) -> tuple[str, ...]:
+    """Files a model directory holds in the participant tree for ``phase``."""
+    if phase == "train":
+        return ("model.pt", "seed_challenge", "seed_training", "seed_membership", "solution.csv")
+    if track.reveal_training_seeds:
+        return ("model.pt", "seed_challenge", "seed_training")
+    return ("model.pt", "seed_challenge")
+
+
+def organizer_files(phase: str) -> tuple[str, ...]:
+    """Files a model directory holds in the organizer tree for ``phase``."""
+    return (RECORD,) if phase == "train" else ("solution.csv", RECORD)
+
+
+def state_dict_bytes(state_dict: dict[str, torch.Tensor]) -> bytes:
+    """``torch.save`` of a state dict, as bytes."""
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    return buffer.getvalue()
+
+
+def solution_bytes(membership: torch.Tensor) -> bytes:
+    """One row of comma-separated 0/1, in challenge order."""
+    return (",".join(str(int(v)) for v in membership.tolist()) + "\n").encode()
+
+
+def write_track_files(
+    track: TrackSpec, out_dir: str | Path, *, manifest: dict[str, Any], population: torch.Tensor
+) -> None:
+    """Write (or rewrite identically) ``dataset.json`` and ``population.csv``."""
+    if track.slug == SOLUTIONS:
+        raise ValueError(f"track slug {SOLUTIONS!r} is reserved for the organizer tree")
+    root = Path(out_dir) / track.slug
+    write_atomic(root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    rows = "".join(f"{int(i)}\n" for i in population.tolist())
+    write_atomic(root / POPULATION, rows.encode())
+
+
+def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: str | Path) -> Path:
+    """Zip ``<out>/<track>/`` for download (no dev/final membership, no organizer files).
+
+    Parameters
+    ----------
+    track : TrackSpec
+    out_dir : str or Path
+        The build directory.
+    destination : str or Path
+        The zip file to write (atomically).
+
+    Returns
+    -------
+    Path
+        ``destination``.
+
+    Raises
+    ------
+    ValueError
+        If a dev/final model directory holds membership information (never written by
+        :mod:`benchmark.zoo.build`; checked anyway).
+    """
+    root = Path(out_dir) / track.slug
+    if not (root / MANIFEST).is_file():
+        raise ValueError(f"{root} is not a built track (no {MANIFEST})")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            relative = path.relative_to(root.parent)
+            parts = relative.parts
+            if len(parts) >= 3 and parts[2] in ("dev", "final"):
+                if path.name in ("seed_membership", "solution.csv"):
+                    raise ValueError(f"{relative} leaks membership of a {parts[2]} model")
+                if path.name == "seed_training" and not track.reveal_training_seeds:
+                    raise ValueError(f"{relative}: the track does not reveal training seeds")
+            archive.write(path, relative.as_posix())
+    destination = Path(destination)
+    write_atomic(destination, buffer.getvalue())
+    return destination

@@ -1,0 +1,241 @@
+"""Train a group of K models at once: stacked parameters, batched kernels, one optimizer.
+
+Model ``k`` of a group is exactly what training it alone would give (up to float rounding):
+
+- initial weights: PyTorch's default initialisation under ``torch.manual_seed(init_seeds[k])``
+  (:func:`benchmark.zoo.models.init_module`);
+- plain training: epoch ``e`` visits the model's training points in the order of the
+  ``e``-th ``torch.randperm(n, generator=g)`` of ``g = torch.Generator().manual_seed(
+  order_seeds[k])``, in batches of ``batch`` (the last one smaller), mean cross-entropy;
+- DP-SGD: Poisson batches from the same generator (:func:`benchmark.zoo.dp.poisson_positions`,
+  one call per epoch), Gaussian noise from ``torch.Generator().manual_seed(noise_seeds[k])``;
+- the optimizer (Adam or SGD, elementwise, so stacking does not mix models) and
+  ``StepLR(lr_step, lr_gamma)`` stepped once per epoch, as MICO did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from benchmark.zoo import dp
+from benchmark.zoo.models import Stacked, init_stacked
+from benchmark.zoo.stacked import autocast, forward_many, stacked_forward
+
+__all__ = ["DPSettings", "GroupResult", "TrainConfig", "accuracy", "forward_many", "train_group"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DPSettings:
+    """DP-SGD of one scenario: noise multiplier σ, clipping norm C and sampling rate q."""
+
+    noise_multiplier: float
+    clip: float
+    sample_rate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser, schedule and compute dtype of a group (see ``benchmark.zoo.tracks``)."""
+
+    optimizer: str
+    lr: float
+    epochs: int
+    batch: int
+    lr_step: int
+    lr_gamma: float
+    dtype: str = "float32"
+    momentum: float = 0.0
+    dp: DPSettings | None = None
+
+    def steps_per_epoch(self, n: int) -> int:
+        """Optimizer steps per epoch: ``ceil(n / batch)`` (Opacus: ``1 / q`` steps)."""
+        return math.ceil(n / self.batch)
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupResult:
+    """Trained parameters ``{key: (K, *shape)}`` and the wall time of the group, seconds."""
+
+    params: Stacked
+    wall_s: float
+
+
+def _optimizer(params: list[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
+    raise ValueError(f"optimizer must be adam or sgd, got {config.optimizer!r}")
+
+
+def _plain_epoch(
+    params: Stacked,
+    architecture_name: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    train_idx: torch.Tensor,
+    generators: Sequence[torch.Generator],
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+) -> None:
+    k, n = train_idx.shape
+    order = torch.stack([torch.randperm(n, generator=g) for g in generators])
+    rows = train_idx.gather(1, order)
+    for start in range(0, n, config.batch):
+        batch = rows[:, start : start + config.batch]
+        with autocast(config.dtype):
+            logits = stacked_forward(params, architecture_name, x[batch])
+        losses = F.cross_entropy(logits.float().flatten(0, 1), y[batch].flatten(), reduction="none")
+        optimizer.zero_grad(set_to_none=True)
+        losses.reshape(k, -1).mean(dim=1).sum().backward()
+        optimizer.step()
+
+
+def _dp_epoch(
+    params: Stacked,
+    architecture_name: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    train_idx: torch.Tensor,
+    generators: Sequence[torch.Generator],
+    noise_generators: Sequence[torch.Generator],
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+) -> None:
+    assert config.dp is not None
+    settings = config.dp
+    k, n = train_idx.shape
+    steps = config.steps_per_epoch(n)
+    drawn = [
+        dp.poisson_positions(g, n=n, rate=settings.sample_rate, steps=steps) for g in generators
+    ]
+    positions = torch.nn.utils.rnn.pad_sequence(
+        [p.T for p, _ in drawn], batch_first=True, padding_value=n
+    ).transpose(1, 2)
+    counts = torch.stack([c for _, c in drawn])
+    sizes = [p.numel() // k for p in params.values()]
+    std = settings.noise_multiplier * settings.clip
+    expected = settings.sample_rate * n
+    for step in range(steps):
+        width = max(int(counts[:, step].max()), 1)
+        pos = positions[:, step, :width]
+        weights = (pos < n).float()
+        rows = train_idx.gather(1, pos.clamp(max=n - 1))
+        grads, _ = dp.clipped_gradient(
+            params,
+            architecture_name,
+            x[rows],
+            y[rows],
+            weights,
+            clip=settings.clip,
+            dtype=config.dtype,
+        )
+        noise = torch.stack([torch.randn(sum(sizes), generator=g) for g in noise_generators])
+        for (name, param), part in zip(params.items(), noise.split(sizes, dim=1)):
+            param.grad = (grads[name] + std * part.reshape(param.shape)) / expected
+        optimizer.step()
+
+
+def train_group(
+    architecture_name: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    train_idx: torch.Tensor,
+    *,
+    config: TrainConfig,
+    init_seeds: Sequence[int],
+    order_seeds: Sequence[int],
+    noise_seeds: Sequence[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> GroupResult:
+    """Train K models together.
+
+    Parameters
+    ----------
+    architecture_name : str
+        Registry name.
+    x : torch.Tensor, shape (N, *input_shape), float32
+        The whole dataset.
+    y : torch.Tensor, shape (N,), int64
+    train_idx : torch.Tensor, shape (K, n), int64
+        Row ``k``: dataset rows model ``k`` trains on.
+    config : TrainConfig, keyword-only
+        With ``config.dp`` set, DP-SGD; otherwise plain training.
+    init_seeds, order_seeds : sequence of K ints, keyword-only
+        Initialisation and data-order (or Poisson sampling) seeds.
+    noise_seeds : sequence of K ints, keyword-only
+        DP noise seeds (required with DP).
+    progress : callable, keyword-only
+        Called as ``progress(epoch_done, epochs)``.
+
+    Returns
+    -------
+    GroupResult
+    """
+    k = train_idx.shape[0]
+    if train_idx.ndim != 2 or len(init_seeds) != k or len(order_seeds) != k:
+        raise ValueError(
+            f"train_idx must be (K, n) with K seeds each, got {tuple(train_idx.shape)}, "
+            f"{len(init_seeds)} init and {len(order_seeds)} order seeds"
+        )
+    if config.dp is not None and (noise_seeds is None or len(noise_seeds) != k):
+        raise ValueError(f"DP training needs {k} noise_seeds")
+    started = time.perf_counter()
+    params = init_stacked(architecture_name, init_seeds)
+    private = config.dp is not None
+    for tensor in params.values():
+        tensor.requires_grad_(not private)
+    optimizer = _optimizer(list(params.values()), config)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma)
+    generators = [torch.Generator().manual_seed(int(s)) for s in order_seeds]
+    noise_generators = [torch.Generator().manual_seed(int(s)) for s in noise_seeds or []]
+    for epoch in range(config.epochs):
+        if private:
+            _dp_epoch(
+                params,
+                architecture_name,
+                x,
+                y,
+                train_idx,
+                generators,
+                noise_generators,
+                optimizer,
+                config,
+            )
+        else:
+            _plain_epoch(params, architecture_name, x, y, train_idx, generators, optimizer, config)
+        scheduler.step()
+        if progress is not None:
+            progress(epoch + 1, config.epochs)
+    trained = {name: tensor.detach() for name, tensor in params.items()}
+    return GroupResult(trained, time.perf_counter() - started)
+
+
+def accuracy(
+    params: Stacked,
+    architecture_name: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    rows: torch.Tensor,
+    *,
+    dtype: str = "float32",
+) -> torch.Tensor:
+    """Accuracy of each model on its own rows.
+
+    Parameters
+    ----------
+    rows : torch.Tensor, shape (K, M), int64
+        Dataset rows per model.
+
+    Returns
+    -------
+    torch.Tensor, shape (K,), float in [0, 1]
+    """
+    logits = forward_many(params, architecture_name, x[rows], dtype=dtype)
+    return (logits.argmax(dim=-1) == y[rows]).float().mean(dim=1)

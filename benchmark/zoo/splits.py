@@ -1,0 +1,224 @@
+"""Seeded splits: the public population, then MICO's ``ChallengeDataset`` per model.
+
+::
+
+    dataset (N) --population seed--> population (public, never trained on) + pool
+    pool --seed_challenge--> challenge (2m) + rest
+    challenge --seed_membership--> nonmember (m) + member (m)
+    rest --seed_training--> training (n - m) + evaluation
+    each model trains on member + training (n points)
+
+Every arrow is ``torch.utils.data.random_split`` semantics: ``torch.randperm(len, generator=
+torch.Generator().manual_seed(seed))``, the first part of the permutation going to the first
+split. MICO drew its permutations with torchcsprng's mt19937, which no longer installs: our
+seeds rebuild *our* splits, not MICO's. All indices are row numbers of the full dataset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+
+from benchmark.zoo.datasets import TensorData
+
+MANIFEST = "dataset.json"
+POPULATION = "population.csv"
+
+
+def _perm(length: int, seed: int) -> torch.Tensor:
+    return torch.randperm(length, generator=torch.Generator().manual_seed(int(seed)))
+
+
+def population_split(
+    n_records: int, population: int, *, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split ``range(n_records)`` into the public population and the pool models draw from.
+
+    Parameters
+    ----------
+    n_records : int
+        Size of the dataset.
+    population : int
+        Number of reserved public non-members.
+    seed : int, keyword-only
+        Seed of the permutation.
+
+    Returns
+    -------
+    population, pool : torch.Tensor of int64, shapes (population,) and (n_records - population,)
+        Both sorted ascending.
+    """
+    if not 0 <= population < n_records:
+        raise ValueError(f"population must lie in [0, {n_records}), got {population}")
+    perm = _perm(n_records, seed)
+    return perm[:population].sort().values, perm[population:].sort().values
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSplit:
+    """One model's splits as dataset row indices (``None`` where the seed is unknown).
+
+    Attributes
+    ----------
+    challenge : (2m,) int64, in the order predictions follow
+    member, nonmember : (m,) int64 or None
+    training : (n - m,) int64 or None, non-challenge training points
+    evaluation : (rest,) int64 or None
+    """
+
+    challenge: torch.Tensor
+    member: torch.Tensor | None
+    nonmember: torch.Tensor | None
+    training: torch.Tensor | None
+    evaluation: torch.Tensor | None
+
+    @property
+    def membership(self) -> torch.Tensor | None:
+        """(2m,) bool, True where the challenge point is a member (the solution)."""
+        if self.member is None:
+            return None
+        return torch.isin(self.challenge, self.member)
+
+    @property
+    def train_set(self) -> torch.Tensor:
+        """(n,) int64: member then training, the points the model trains on."""
+        if self.member is None or self.training is None:
+            raise ValueError("the training set needs seed_membership and seed_training")
+        return torch.cat([self.member, self.training])
+
+
+def model_split(
+    pool: torch.Tensor,
+    *,
+    challenge: int,
+    training: int,
+    seed_challenge: int,
+    seed_membership: int | None = None,
+    seed_training: int | None = None,
+) -> ModelSplit:
+    """MICO's ``ChallengeDataset`` over ``pool``.
+
+    Parameters
+    ----------
+    pool : torch.Tensor, shape (P,), int64
+        Dataset rows outside the population.
+    challenge : int, keyword-only
+        m, the number of members (and of non-members) among the challenge points.
+    training : int, keyword-only
+        n, the training-set size (m members plus n - m other points).
+    seed_challenge, seed_membership, seed_training : int, keyword-only
+        The model's seeds; the last two may be ``None`` (not revealed).
+
+    Returns
+    -------
+    ModelSplit
+    """
+    size = len(pool)
+    if challenge < 1 or training <= challenge or size < training + challenge + 1:
+        raise ValueError(
+            f"need 1 <= challenge < training and pool >= training + challenge + 1, "
+            f"got challenge={challenge}, training={training}, pool={size}"
+        )
+    order = pool[_perm(size, seed_challenge)]
+    chosen, rest = order[: 2 * challenge], order[2 * challenge :]
+    member = nonmember = train = evaluation = None
+    if seed_membership is not None:
+        split = chosen[_perm(2 * challenge, seed_membership)]
+        nonmember, member = split[:challenge], split[challenge:]
+    if seed_training is not None:
+        split = rest[_perm(len(rest), seed_training)]
+        train, evaluation = split[: training - challenge], split[training - challenge :]
+    return ModelSplit(chosen, member, nonmember, train, evaluation)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChallengePoints:
+    """The 2m challenge points of one model, in prediction order.
+
+    Attributes
+    ----------
+    x : torch.Tensor, shape (2m, ...), float32
+    y : torch.Tensor, shape (2m,), int64
+    indices : torch.Tensor, shape (2m,), dataset rows
+    membership : (2m,) bool or None (train models only: ``seed_membership`` present)
+    training : (n - m,) int64 or None (where ``seed_training`` is present)
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    indices: torch.Tensor
+    membership: torch.Tensor | None
+    training: torch.Tensor | None
+
+
+def _read_seed(directory: Path, name: str) -> int | None:
+    file = directory / name
+    return int(file.read_text().strip()) if file.is_file() else None
+
+
+def find_manifest(model_dir: str | Path) -> Path:
+    """The track's ``dataset.json``: three levels above ``<track>_<scenario>/<phase>/model_<i>``."""
+    directory = Path(model_dir).resolve()
+    for parent in [directory, *directory.parents][:4]:
+        if (parent / MANIFEST).is_file():
+            return parent / MANIFEST
+    raise ValueError(f"no {MANIFEST} found above {model_dir}")
+
+
+def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoints:
+    """Rebuild a model's challenge points (and, if revealed, its membership) from its seeds.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        A bundle directory ``<track>/<track>_<scenario>/<phase>/model_<i>/`` holding
+        ``seed_challenge`` (and ``seed_membership``/``seed_training`` where revealed). The
+        track's ``dataset.json`` and ``population.csv`` are found three levels up.
+    dataset : TensorData
+        The track's dataset, e.g. ``load_dataset(**manifest["dataset"])``; its checksum
+        must match the manifest.
+
+    Returns
+    -------
+    ChallengePoints
+        ``x``, ``y`` in the order ``prediction.csv`` must follow.
+
+    Examples
+    --------
+    >>> from benchmark.zoo import challenge_points, load_dataset  # doctest: +SKIP
+    >>> data = load_dataset("digits")  # doctest: +SKIP
+    >>> folder = "demo-digits/demo-digits_inf/train/model_0"
+    >>> points = challenge_points(folder, data)  # doctest: +SKIP
+    >>> logits = model(points.x)  # doctest: +SKIP
+    >>> points.membership[:4]  # doctest: +SKIP
+    tensor([ True, False, False,  True])
+    """
+    directory = Path(model_dir)
+    manifest_path = find_manifest(directory)
+    manifest = json.loads(manifest_path.read_text())
+    if manifest["records"] != len(dataset):
+        raise ValueError(
+            f"dataset has {len(dataset)} records, the manifest says {manifest['records']}"
+        )
+    population = torch.tensor(
+        [int(v) for v in (manifest_path.parent / POPULATION).read_text().split()], dtype=torch.int64
+    )
+    keep = torch.ones(len(dataset), dtype=torch.bool)
+    keep[population] = False
+    pool = torch.nonzero(keep).flatten()
+    seed_challenge = _read_seed(directory, "seed_challenge")
+    if seed_challenge is None:
+        raise ValueError(f"{directory} has no seed_challenge")
+    split = model_split(
+        pool,
+        challenge=manifest["challenge"],
+        training=manifest["training"],
+        seed_challenge=seed_challenge,
+        seed_membership=_read_seed(directory, "seed_membership"),
+        seed_training=_read_seed(directory, "seed_training"),
+    )
+    rows = split.challenge
+    return ChallengePoints(dataset.x[rows], dataset.y[rows], rows, split.membership, split.training)

@@ -1,0 +1,177 @@
+"""Forward pass of K stacked models with batched kernels.
+
+The architecture's ``nn.Sequential`` body is interpreted layer by layer: a ``Linear`` becomes
+one ``baddbmm`` over the K models, a ``Conv2d`` one grouped convolution (``groups=K``), and
+parameter-free layers (activations, pooling, flatten) run on the K·B samples at once. The
+layers with parameters can be recorded (input and output) for DP-SGD's per-sample norms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from benchmark.zoo.models import Stacked, ZooModule, architecture
+
+
+@dataclasses.dataclass
+class LayerRecord:
+    """A parametrised layer seen during a recorded forward pass.
+
+    ``inputs``: (K, B, ...) layer input; ``outputs``: (K, B, ...) layer output (requires grad).
+    """
+
+    prefix: str
+    layer: nn.Linear | nn.Conv2d
+    inputs: torch.Tensor
+    outputs: torch.Tensor
+
+
+def autocast(dtype: str) -> contextlib.AbstractContextManager[None]:
+    """bfloat16 autocast on the CPU (float32 master weights), or nothing for float32."""
+    if dtype == "bfloat16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if dtype == "float32":
+        return contextlib.nullcontext()
+    raise ValueError(f"dtype must be float32 or bfloat16, got {dtype!r}")
+
+
+@functools.cache
+def template(architecture_name: str) -> ZooModule:
+    """A parameter-less (meta device) instance describing the layers; consumes no RNG."""
+    with torch.device("meta"):
+        return architecture(architecture_name)()
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    if bias is None:
+        return torch.bmm(x, weight.transpose(1, 2))
+    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+
+def _conv(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, layer: nn.Conv2d
+) -> torch.Tensor:
+    k, b = x.shape[:2]
+    grouped = x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])
+    out = F.conv2d(
+        grouped,
+        weight.reshape(-1, *weight.shape[2:]),
+        None if bias is None else bias.reshape(-1),
+        stride=layer.stride,
+        padding=layer.padding,
+        dilation=layer.dilation,
+        groups=k,
+    )
+    return out.reshape(b, k, -1, *out.shape[2:]).transpose(0, 1)
+
+
+def stacked_forward(
+    params: Stacked,
+    architecture_name: str,
+    x: torch.Tensor,
+    *,
+    records: list[LayerRecord] | None = None,
+) -> torch.Tensor:
+    """Logits of K models on per-model inputs.
+
+    Parameters
+    ----------
+    params : dict[str, torch.Tensor]
+        Stacked parameters ``{key: (K, *shape)}``.
+    architecture_name : str
+        Registry name.
+    x : torch.Tensor, shape (K, B, *input_shape)
+        Model ``k`` sees ``x[k]``.
+    records : list, keyword-only, optional
+        When given, every ``Linear``/``Conv2d`` appends a :class:`LayerRecord` whose output
+        requires grad (for per-sample gradient norms).
+
+    Returns
+    -------
+    torch.Tensor, shape (K, B, num_classes)
+    """
+    module = template(architecture_name)
+    body = module.sequential()
+    k, b = x.shape[:2]
+    for name, layer in body.named_children():
+        prefix = f"{module.body}.{name}."
+        if isinstance(layer, nn.Linear | nn.Conv2d):
+            weight, bias = params[prefix + "weight"], params.get(prefix + "bias")
+            inputs = x
+            if isinstance(layer, nn.Linear):
+                x = _linear(x, weight, bias)
+            else:
+                x = _conv(x, weight, bias, layer)
+            if records is not None:
+                if not x.requires_grad:
+                    x.requires_grad_()
+                records.append(LayerRecord(prefix, layer, inputs, x))
+        elif any(True for _ in layer.parameters()):
+            raise ValueError(f"layer {prefix[:-1]} ({type(layer).__name__}) is not supported")
+        else:
+            out = layer(x.reshape(k * b, *x.shape[2:]))
+            x = out.reshape(k, b, *out.shape[1:])
+    return x
+
+
+def _chunks(total: int, size: int) -> Iterator[slice]:
+    for start in range(0, total, size):
+        yield slice(start, min(start + size, total))
+
+
+@torch.no_grad()
+def forward_many(
+    params: Stacked,
+    architecture_name: str,
+    x: torch.Tensor,
+    *,
+    batch: int = 2048,
+    dtype: str = "float32",
+) -> torch.Tensor:
+    """Logits of K stacked models, on shared or per-model inputs.
+
+    Parameters
+    ----------
+    params : dict[str, torch.Tensor]
+        Stacked parameters, e.g. from :func:`benchmark.zoo.models.load_stacked`.
+    architecture_name : str
+        Registry name.
+    x : torch.Tensor, shape (N, *input_shape) or (K, N, *input_shape)
+        The same points for every model, or model ``k``'s own points ``x[k]``.
+    batch : int, keyword-only
+        Points per forward pass (bounds memory).
+    dtype : {"float32", "bfloat16"}, keyword-only
+        Compute dtype.
+
+    Returns
+    -------
+    torch.Tensor, shape (K, N, num_classes), float32
+    """
+    cls = architecture(architecture_name)
+    k = len(next(iter(params.values())))
+    rank = len(cls.input_shape)
+    if x.ndim == rank + 1:
+        x = x.unsqueeze(0).expand(k, *x.shape)
+    elif x.ndim != rank + 2 or x.shape[0] != k:
+        raise ValueError(
+            f"x must have shape (N, {cls.input_shape}) or ({k}, N, {cls.input_shape}), "
+            f"got {tuple(x.shape)}"
+        )
+    if tuple(x.shape[2:]) != cls.input_shape:
+        raise ValueError(
+            f"{architecture_name} expects inputs {cls.input_shape}, got {tuple(x.shape[2:])}"
+        )
+    outputs = []
+    with autocast(dtype):
+        for part in _chunks(x.shape[1], batch):
+            outputs.append(stacked_forward(params, architecture_name, x[:, part]).float())
+    if not outputs:
+        return torch.empty(k, 0, cls.num_classes)
+    return torch.cat(outputs, dim=1)

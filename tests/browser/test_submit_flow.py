@@ -23,8 +23,9 @@ def upload(shared_media, tmp_path):
 
 
 def test_participant_submits_and_sees_the_roc_drawn(
-    http_server, celery_worker_process, upload, browser, artifacts
+    http_server, celery_worker_process, shared_media, upload, browser, artifacts
 ):
+    assert celery_worker_process.media_root == shared_media, "web and worker must share media"
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

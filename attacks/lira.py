@@ -95,24 +95,38 @@ class GaussianFit:
     sd_out: np.ndarray
 
 
-def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Median over axis 0 of ``values`` (S, P, A) where ``mask`` (S, P) holds; NaN if none."""
-    masked = np.where(mask[..., None], values, np.nan)
-    ordered = np.sort(masked, axis=0)  # NaN sorts last
-    count = mask.sum(axis=0)[None, :, None]
-    low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0), axis=0)[0]
-    high = np.take_along_axis(ordered, count // 2 * (count > 0), axis=0)[0]
-    return np.where(count[0] > 0, (low + high) / 2.0, np.nan)
+def _group_stats(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Median, per-point and global standard deviation of one group of shadow statistics.
 
+    Parameters
+    ----------
+    values : ndarray, shape (S, P, A)
+    mask : ndarray of bool, shape (S, P, A), the group's members (contiguous: numpy's
+        elementwise functions are several times slower on a mask broadcast along a short axis)
 
-def _masked_std(residual: np.ndarray, mask: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
-    """Population standard deviation of ``residual`` where ``mask`` holds, over ``axis``."""
-    weight = np.broadcast_to(mask[..., None], residual.shape)
-    count = weight.sum(axis=axis)
+    Returns
+    -------
+    median, sd_point : ndarray, shape (P, A); NaN where the group is empty
+    sd_global : ndarray, shape (A,), over the residuals ``values - median`` of every point
+    """
+    count = mask.sum(axis=0)  # (P, A)
+    ordered = np.where(mask, values, np.inf)
+    ordered.sort(axis=0)  # the group first, in order, then the padding
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0)[None] // 2, axis=0)[0]
+    last = values.shape[0] - 1
+    high = np.take_along_axis(ordered, np.minimum(count // 2, last)[None], axis=0)[0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(weight, residual, 0.0).sum(axis=axis) / count
-        centred = residual - np.expand_dims(mean, axis)
-        return np.sqrt(np.where(weight, centred**2, 0.0).sum(axis=axis) / count)
+        median = np.where(count > 0, (low + high) / 2.0, np.nan)
+        # Residuals from the median are small, so E[r²] − E[r]² loses no precision.
+        residual = values - np.nan_to_num(median)  # an empty group has no residuals
+        residual *= mask
+        first = residual.sum(axis=0)
+        second = np.einsum("spa,spa->pa", residual, residual)
+        sd_point = np.sqrt(np.maximum(second / count - (first / count) ** 2, 0.0))
+        total = count.sum(axis=0)
+        mean_global = first.sum(axis=0) / total
+        sd_global = np.sqrt(np.maximum(second.sum(axis=0) / total - mean_global**2, 0.0))
+    return median, sd_point, sd_global
 
 
 def _check(shadow_phi: np.ndarray, shadow_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,16 +179,12 @@ def fit(
     shadow_phi, shadow_in = _check(shadow_phi, shadow_in)
     n_in = shadow_in.sum(axis=0)
     n_out = shadow_in.shape[0] - n_in
-    mu_in = _masked_median(shadow_phi, shadow_in)
-    mu_out = _masked_median(shadow_phi, ~shadow_in)
-    global_in = _masked_std(shadow_phi - mu_in, shadow_in, axis=(0, 1))
-    global_out = _masked_std(shadow_phi - mu_out, ~shadow_in, axis=(0, 1))
+    mask = np.repeat(shadow_in[..., None], shadow_phi.shape[-1], axis=-1)
+    mu_in, sd_in, global_in = _group_stats(shadow_phi, mask)
+    mu_out, sd_out, global_out = _group_stats(shadow_phi, ~mask)
     if global_variance:
         sd_in = np.broadcast_to(global_in, mu_in.shape)
         sd_out = np.broadcast_to(global_out, mu_out.shape)
-    else:
-        sd_in = _masked_std(shadow_phi - mu_in, shadow_in, axis=(0,))
-        sd_out = _masked_std(shadow_phi - mu_out, ~shadow_in, axis=(0,))
     missing_in, missing_out = n_in == 0, n_out == 0
     both = ~missing_in & ~missing_out
     if both.any() and not both.all():

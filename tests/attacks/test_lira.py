@@ -114,6 +114,10 @@ def test_point_without_in_shadow_borrows_the_median_gap():
     phi = 2.0 * shadow_in[..., None] + 0.1 * rng.normal(size=(20, 10, 1))
     gaussians = lira.fit(phi, shadow_in)
     assert gaussians.mu_in[0, 0] == pytest.approx(gaussians.mu_out[0, 0] + 2.0, abs=0.2)
+    # It also takes the global σ_in, which the empty point does not poison.
+    global_fit = lira.fit(phi, shadow_in, global_variance=True)
+    assert gaussians.sd_in[0, 0] == global_fit.sd_in[5, 0]
+    assert 0.05 < global_fit.sd_in[5, 0] < 0.2
 
 
 def test_single_shadow_uses_the_standard_deviation_floor():

@@ -1,0 +1,146 @@
+"""Every attack on a bundle: a participant's first experiment, and a baseline submission.
+
+``report`` scores every attack on a bundle's train models (the first half as shadows, the second
+half as targets with known membership); ``predict_bundle`` produces a submission's predictions for
+the dev and final models.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from attacks.bundle import Targets, Track, observe, open_track, scenario_dirs
+from attacks.evaluation import evaluate
+from attacks.observations import ModelId, Observations
+from attacks.registry import REGISTRY, get, run
+
+__all__ = ["Row", "find_tracks", "format_table", "predict_bundle", "report"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One attack on one scenario: MICO's metrics and the time the attack took."""
+
+    track: str
+    scenario: str
+    attack: str
+    metrics: dict[str, float]
+    seconds: float
+
+
+def find_tracks(bundle_dir: str | Path) -> list[Path]:
+    """Track directories (holding ``dataset.json``) at or one level below ``bundle_dir``.
+
+    Raises
+    ------
+    ValueError
+        If there is none.
+    """
+    root = Path(bundle_dir)
+    if (root / "dataset.json").is_file():
+        return [root]
+    found = (
+        sorted(p for p in root.iterdir() if (p / "dataset.json").is_file()) if root.is_dir() else []
+    )
+    if not found:
+        raise ValueError(f"{root} holds no track bundle (no dataset.json here or one level down)")
+    return found
+
+
+def _observations(
+    track: Track, targets: Targets, cache_dir: str | Path | None
+) -> Iterable[tuple[str, Observations]]:
+    for scenario, directory in scenario_dirs(track).items():
+        yield scenario, observe(directory, track=track, targets=targets, cache_dir=cache_dir)
+
+
+def report(
+    bundle_dir: str | Path,
+    *,
+    names: Iterable[str] | None = None,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[Row], None] | None = None,
+) -> list[Row]:
+    """Score attacks on the train models of every scenario of every track of a bundle.
+
+    Parameters
+    ----------
+    bundle_dir : path
+        A track directory, or a directory holding track directories.
+    names : iterable of str, keyword-only
+        Attacks to run (default: the whole registry).
+    cache_dir : path, keyword-only
+        Observation cache (see :func:`attacks.observe`).
+    progress : callable, keyword-only
+        Called with each row as soon as it is computed.
+
+    Returns
+    -------
+    list of Row
+    """
+    chosen = list(names) if names is not None else list(REGISTRY)
+    for name in chosen:
+        get(name)
+    rows = []
+    for track_dir in find_tracks(bundle_dir):
+        track = open_track(track_dir)
+        for scenario, obs in _observations(track, "train", cache_dir):
+            assert obs.target_in is not None
+            for name in chosen:
+                start = time.perf_counter()
+                scores = get(name).function(obs)
+                row = Row(
+                    track.slug,
+                    scenario,
+                    name,
+                    evaluate(obs.target_in, scores),
+                    time.perf_counter() - start,
+                )
+                rows.append(row)
+                if progress is not None:
+                    progress(row)
+    return rows
+
+
+def predict_bundle(
+    track_dir: str | Path, name: str, *, cache_dir: str | Path | None = None
+) -> dict[str, dict[ModelId, np.ndarray]]:
+    """An attack's predictions for every dev and final model of every scenario of a track.
+
+    The result goes straight into :func:`attacks.write_submission_zip`.
+    """
+    get(name)
+    track = open_track(track_dir)
+    return {
+        scenario: run(name, obs) for scenario, obs in _observations(track, "dev+final", cache_dir)
+    }
+
+
+HEADER = ("track", "scenario", "attack", "TPR@0.1%FPR", "TPR@1%FPR", "TPR@10%FPR", "AUC", "s")
+
+
+def format_row(row: Row) -> tuple[str, ...]:
+    """A row of :data:`HEADER` as strings."""
+    m = row.metrics
+    numbers = (m["TPR_FPR_10"], m["TPR_FPR_100"], m["TPR_FPR_1000"], m["AUC"])
+    return (
+        row.track,
+        row.scenario,
+        row.attack,
+        *(f"{v:.3f}" for v in numbers),
+        f"{row.seconds:.1f}",
+    )
+
+
+def format_table(rows: Iterable[Row]) -> str:
+    """A plain-text table of rows under :data:`HEADER`, columns aligned."""
+    cells = [HEADER, *(format_row(row) for row in rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADER))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells
+    )

@@ -69,7 +69,8 @@ def test_track_page_for_anonymous_asks_to_log_in_and_shows_the_dev_board(client,
     assert response.status_code == 200
     assert "Log in</a> or" in page and 'type="file"' not in page
     assert "alice" in page and "bob" in page
-    assert 'href="/api/v1/tracks/tiny/bundle/"' in page
+    assert 'href="/api/v1/tracks/tiny/bundle/"' not in page
+    assert "to download the participant bundle" in page
     for scenario in ("inf", "lo"):
         assert f'id="lb-dev-{scenario}"' in page and f'data-figure="lb-dev-{scenario}"' in page
     assert "/static/vendor/plotly.min.js" in page
@@ -80,6 +81,9 @@ def test_track_page_for_a_participant_has_the_form_and_the_quota(client, track, 
     client.force_login(alice)
     page = html(client.get("/tracks/tiny/"))
     assert 'enctype="multipart/form-data"' in page and 'name="file"' in page
+    assert 'href="/api/v1/tracks/tiny/bundle/"' in page
+    assert client.get("/api/v1/tracks/tiny/bundle/")["Content-Type"] == "application/zip"
+    assert "At most 195.3\xa0KB." in page
     assert re.search(r"<strong>5</strong> left today", page)
     assert re.search(r"<strong>20</strong> left in all", page)
     assert re.search(r"resets \d{4}-\d\d-\d\d 00:00 UTC", page)

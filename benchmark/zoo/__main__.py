@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import torch
 from tqdm import tqdm
 
 from benchmark.zoo.build import build_track, plan
@@ -21,6 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("track", help="track file, e.g. tracks/demo-purchase.toml")
     build.add_argument("--out", required=True, help="build directory")
     build.add_argument("--zip", help="also write the participant bundle zip here")
+    build.add_argument(
+        "--threads", type=int, help="torch threads (default: torch's; 1 is best on a busy machine)"
+    )
     check = commands.add_parser("check", help="validate track files")
     check.add_argument("tracks", nargs="+")
     args = parser.parse_args(argv)
@@ -33,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print(f"{path}: ok ({track.slug}, {len(plan(track))} chunks)")
         return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
     try:
         track = load_track(args.track)
     except ValueError as error:

@@ -6,11 +6,11 @@ Clipping follows Opacus's ``DPOptimizer``: per-sample gradients ``g_i`` of the p
 divided by the expected batch size ``q·n``. The norms come from each layer's input ``a`` and
 output gradient ``δ`` (one backward pass to the layer outputs): for a linear layer
 ``||g_i||² = ||a_i||²·||δ_i||² + ||δ_i||²`` (weight, bias); for a convolution either the
-per-sample gradient ``δ_i U_iᵀ`` (``U_i`` the unfolded input) or, when the output has few
-positions, the "ghost" form ``<U_iᵀU_i, δ_iᵀδ_i>``. The clipped sum ``Σ c_i δ_i a_iᵀ`` is then
-one batched matmul of the re-weighted ``δ`` with ``a``: a second, re-weighted backward pass
-restricted to the weight gradients. Norms, clipping, sums and noise are float32 whatever the
-compute dtype.
+per-sample gradient ``δ_iᵀ U_i`` (``U_i`` the unfolded patches, one row per output
+position) or, when the output has few positions, the "ghost" form ``<U_iU_iᵀ, δ_iδ_iᵀ>``.
+The clipped sum ``Σ c_i δ_i a_iᵀ`` is then one batched matmul of the re-weighted ``δ`` with
+``a``: a second, re-weighted backward pass restricted to the weight gradients. Norms,
+clipping, sums and noise are float32 whatever the compute dtype.
 """
 
 from __future__ import annotations
@@ -27,39 +27,24 @@ from benchmark.zoo.stacked import LayerRecord, autocast, stacked_forward
 _BLOCK = 1 << 24  # floats per temporary block in convolution norms
 
 
-def _unfold(record: LayerRecord, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    layer = record.layer
-    assert isinstance(layer, nn.Conv2d) and not isinstance(layer.padding, str)
-    a = record.inputs.float()
-    rows = a.shape[0] * a.shape[1]
-    unfolded = F.unfold(
-        a.reshape(rows, *a.shape[2:]),
-        layer.kernel_size,
-        dilation=layer.dilation,
-        padding=layer.padding,
-        stride=layer.stride,
-    )
-    return unfolded, delta.float().reshape(rows, delta.shape[2], -1)
-
-
-def _conv_sq_norms(record: LayerRecord, delta: torch.Tensor) -> torch.Tensor:
-    unfolded, d = _unfold(record, delta)
-    rows, features, positions = unfolded.shape
-    outputs = d.shape[1]
+def _patch_sq_norms(record: LayerRecord, delta: torch.Tensor) -> torch.Tensor:
+    u, d = record.inputs.float().flatten(0, 1), delta.float().flatten(0, 1)
+    rows, positions, features = u.shape
+    outputs = d.shape[2]
     ghost = positions * positions < outputs * features
     block = max(1, _BLOCK // (positions * positions if ghost else outputs * features))
     norms = []
     for start in range(0, rows, block):
-        u, g = unfolded[start : start + block], d[start : start + block]
+        ub, db = u[start : start + block], d[start : start + block]
         if ghost:
-            gram_u = torch.bmm(u.transpose(1, 2), u)
-            gram_d = torch.bmm(g.transpose(1, 2), g)
+            gram_u = torch.bmm(ub, ub.transpose(1, 2))
+            gram_d = torch.bmm(db, db.transpose(1, 2))
             norms.append((gram_u * gram_d).sum(dim=(1, 2)))
         else:
-            norms.append(torch.bmm(g, u.transpose(1, 2)).pow(2).sum(dim=(1, 2)))
+            norms.append(torch.bmm(db.transpose(1, 2), ub).pow(2).sum(dim=(1, 2)))
     total = torch.cat(norms)
     if record.layer.bias is not None:
-        total = total + d.sum(dim=2).pow(2).sum(dim=1)
+        total = total + d.sum(dim=1).pow(2).sum(dim=1)
     return total.reshape(delta.shape[:2])
 
 
@@ -78,7 +63,7 @@ def per_sample_sq_norms(record: LayerRecord, delta: torch.Tensor) -> torch.Tenso
     torch.Tensor, shape (K, B), float32
     """
     if isinstance(record.layer, nn.Conv2d):
-        return _conv_sq_norms(record, delta)
+        return _patch_sq_norms(record, delta)
     a, d = record.inputs.float(), delta.float()
     if a.ndim != 3:
         raise ValueError(f"linear layer {record.prefix} expects (K, B, features), got {a.shape}")
@@ -91,17 +76,10 @@ def weighted_sum(record: LayerRecord, delta: torch.Tensor, factors: torch.Tensor
     """``Σ_i factors_i · g_i`` for one layer's weight and bias, float32, shapes (K, *param)."""
     weighted = delta.float() * factors.reshape(*factors.shape, *([1] * (delta.ndim - 2)))
     k = delta.shape[0]
-    if isinstance(record.layer, nn.Conv2d):
-        unfolded, d = _unfold(record, weighted)
-        weight = torch.einsum(
-            "kbol,kbcl->koc",
-            d.reshape(k, -1, *d.shape[1:]),
-            unfolded.reshape(k, -1, *unfolded.shape[1:]),
-        )
-        bias = weighted.sum(dim=(1, *range(3, weighted.ndim)))
-    else:
-        weight = torch.bmm(weighted.transpose(1, 2), record.inputs.float())
-        bias = weighted.sum(dim=1)
+    flat = weighted.reshape(k, -1, weighted.shape[-1])
+    patches = record.inputs.float().reshape(k, flat.shape[1], -1)
+    weight = torch.bmm(flat.transpose(1, 2), patches)
+    bias = flat.sum(dim=1)
     grads = {record.prefix + "weight": weight.reshape(k, *record.layer.weight.shape)}
     if record.layer.bias is not None:
         grads[record.prefix + "bias"] = bias

@@ -1,7 +1,7 @@
 """Forward pass of K stacked models with batched kernels.
 
 The architecture's ``nn.Sequential`` body is interpreted layer by layer: a ``Linear`` becomes
-one ``baddbmm`` over the K models, a ``Conv2d`` one grouped convolution (``groups=K``), and
+one ``baddbmm`` over the K models, a ``Conv2d`` an unfold (im2col) then one ``baddbmm``, and
 parameter-free layers (activations, pooling, flatten) run on the K·B samples at once. The
 layers with parameters can be recorded (input and output) for DP-SGD's per-sample norms.
 """
@@ -24,7 +24,9 @@ from benchmark.zoo.models import Stacked, ZooModule, architecture
 class LayerRecord:
     """A parametrised layer seen during a recorded forward pass.
 
-    ``inputs``: (K, B, ...) layer input; ``outputs``: (K, B, ...) layer output (requires grad).
+    Linear: ``inputs`` (K, B, in), ``outputs`` (K, B, out). Conv2d, computed as im2col:
+    ``inputs`` (K, B, L, C·kh·kw) unfolded patches, ``outputs`` (K, B, L, out) over the L
+    output positions. ``outputs`` requires grad.
     """
 
     prefix: str
@@ -55,21 +57,30 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
 
 
-def _conv(
-    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, layer: nn.Conv2d
-) -> torch.Tensor:
+def _unfold(x: torch.Tensor, layer: nn.Conv2d) -> torch.Tensor:
+    """(K, B, C, H, W) -> (K, B, L, C·kh·kw): the patches each output position sees."""
+    assert not isinstance(layer.padding, str)
     k, b = x.shape[:2]
-    grouped = x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])
-    out = F.conv2d(
-        grouped,
-        weight.reshape(-1, *weight.shape[2:]),
-        None if bias is None else bias.reshape(-1),
-        stride=layer.stride,
-        padding=layer.padding,
+    patches = F.unfold(
+        x.reshape(k * b, *x.shape[2:]),
+        layer.kernel_size,
         dilation=layer.dilation,
-        groups=k,
+        padding=layer.padding,
+        stride=layer.stride,
     )
-    return out.reshape(b, k, -1, *out.shape[2:]).transpose(0, 1)
+    return patches.reshape(k, b, *patches.shape[1:]).transpose(2, 3)
+
+
+def _conv_output_size(size: tuple[int, int], layer: nn.Conv2d) -> tuple[int, int]:
+    assert not isinstance(layer.padding, str)
+    return (
+        (size[0] + 2 * layer.padding[0] - layer.dilation[0] * (layer.kernel_size[0] - 1) - 1)
+        // layer.stride[0]
+        + 1,
+        (size[1] + 2 * layer.padding[1] - layer.dilation[1] * (layer.kernel_size[1] - 1) - 1)
+        // layer.stride[1]
+        + 1,
+    )
 
 
 def stacked_forward(
@@ -104,15 +115,22 @@ def stacked_forward(
         prefix = f"{module.body}.{name}."
         if isinstance(layer, nn.Linear | nn.Conv2d):
             weight, bias = params[prefix + "weight"], params.get(prefix + "bias")
-            inputs = x
             if isinstance(layer, nn.Linear):
-                x = _linear(x, weight, bias)
-            else:
-                x = _conv(x, weight, bias, layer)
+                inputs = x
+            else:  # a convolution is a linear layer over the unfolded patches (im2col)
+                height, width = _conv_output_size((x.shape[3], x.shape[4]), layer)
+                inputs = _unfold(x, layer)
+                weight = weight.reshape(k, weight.shape[1], -1)
+            z = _linear(inputs.flatten(1, -2), weight, bias).reshape(*inputs.shape[:-1], -1)
             if records is not None:
-                if not x.requires_grad:
-                    x.requires_grad_()
-                records.append(LayerRecord(prefix, layer, inputs, x))
+                if not z.requires_grad:
+                    z.requires_grad_()
+                records.append(LayerRecord(prefix, layer, inputs, z))
+            x = (
+                z
+                if isinstance(layer, nn.Linear)
+                else z.transpose(2, 3).reshape(k, b, -1, height, width)
+            )
         elif any(True for _ in layer.parameters()):
             raise ValueError(f"layer {prefix[:-1]} ({type(layer).__name__}) is not supported")
         else:

@@ -1,0 +1,48 @@
+import pytest
+
+TRACK = """
+slug = "tiny"
+name = "Tiny"
+dataset = "purchase-synthetic"
+dataset_size = 800
+population = 100
+architecture = "mlp-purchase"
+challenge = 10
+training_size = 100
+models = { train = 3, dev = 1, final = 1 }
+chunk = 2
+
+[training]
+optimizer = "adam"
+lr = 0.003
+epochs = 2
+batch = 25
+lr_step = 5
+lr_gamma = 0.9
+dtype = "float32"
+
+[limits]
+per_day = 30
+total = 1000
+invalid_per_day = 30
+max_bytes = 2_000_000
+
+[phases]
+dev_opens = 2026-12-01T00:00:00Z
+final_deadline = 2027-01-26T23:59:00Z
+
+[[scenario]]
+slug = "inf"
+epsilon = "inf"
+
+[[scenario]]
+slug = "hi"
+epsilon = 10.0
+delta = 1e-5
+clip = 2.6
+"""
+
+
+@pytest.fixture
+def track_text() -> str:
+    return TRACK

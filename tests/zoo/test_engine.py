@@ -1,0 +1,49 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from benchmark.zoo.engine import TrainConfig, train_group
+from benchmark.zoo.models import architecture, init_module, unstack
+
+
+def literal_training(name, x, y, rows, *, config, init_seed, order_seed):
+    """One model, one nn.Module, torch.optim and StepLR: the reference the engine must match."""
+    model = init_module(name, init_seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma)
+    generator = torch.Generator().manual_seed(order_seed)
+    for _ in range(config.epochs):
+        order = rows[torch.randperm(len(rows), generator=generator)]
+        for start in range(0, len(order), config.batch):
+            batch = order[start : start + config.batch]
+            optimizer.zero_grad()
+            F.cross_entropy(model(x[batch]), y[batch]).backward()
+            optimizer.step()
+        scheduler.step()
+    return model.state_dict()
+
+
+@pytest.mark.parametrize("name", ["mlp-purchase", "cnn-digits"])
+def test_group_training_equals_training_alone(name):
+    shape = architecture(name).input_shape
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(200, *shape, generator=generator)
+    y = torch.randint(0, 10, (200,), generator=generator)
+    rows = torch.stack([torch.randperm(200, generator=generator)[:50] for _ in range(3)])
+    config = TrainConfig("adam", 0.01, 3, 16, 2, 0.5)
+    group = train_group(name, x, y, rows, config=config, init_seeds=[1, 2, 3], order_seeds=[4, 5, 6])
+    alone = train_group(name, x, y, rows[1:2], config=config, init_seeds=[2], order_seeds=[5])
+    reference = literal_training(name, x, y, rows[1], config=config, init_seed=2, order_seed=5)
+    grouped = unstack(group.params)[1]
+    for key, value in reference.items():
+        torch.testing.assert_close(grouped[key], value, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(alone.params[key][0], value, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(group.params[key][0], group.params[key][1])
+
+
+def test_train_group_validates_seeds():
+    x, y = torch.zeros(10, 600), torch.zeros(10, dtype=torch.int64)
+    config = TrainConfig("adam", 0.01, 1, 4, 1, 1.0)
+    with pytest.raises(ValueError, match="K seeds"):
+        train_group("mlp-purchase", x, y, torch.zeros(2, 5, dtype=torch.int64), config=config,
+                    init_seeds=[1], order_seeds=[1, 2])

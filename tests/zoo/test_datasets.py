@@ -17,14 +17,14 @@ def test_purchase_synthetic_is_deterministic_and_shaped():
     assert set(a.x.unique().tolist()) == {0.0, 1.0}
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
     assert not torch.equal(a.x, c.x)
-    assert 0 <= a.y.min() and a.y.max() < 100 and len(a.y.unique()) == 100
+    assert a.y.min() >= 0 and a.y.max() < 100 and len(a.y.unique()) == 100
     assert a.checksum() == b.checksum() != c.checksum()
 
 
 def test_digits_ships_with_sklearn():
     data = load_dataset("digits")
     assert data.x.shape == (1797, 1, 8, 8) and data.num_classes == 10
-    assert 0.0 <= data.x.min() and data.x.max() <= 1.0
+    assert data.x.min() >= 0.0 and data.x.max() <= 1.0
 
 
 def test_purchase100_file(tmp_path):
@@ -61,7 +61,9 @@ def test_cifar10_folder_concatenates_train_then_test(tmp_path):
 def test_registering_a_dataset_is_one_function():
     @register_dataset("test-constant")
     def constant(*, path, size, seed):
-        return datasets.TensorData(torch.zeros(size, 2), torch.zeros(size, dtype=torch.int64), 1, "c")
+        return datasets.TensorData(
+            torch.zeros(size, 2), torch.zeros(size, dtype=torch.int64), 1, "c"
+        )
 
     try:
         assert len(load_dataset("test-constant", size=7)) == 7

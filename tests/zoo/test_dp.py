@@ -13,14 +13,20 @@ from benchmark.zoo.models import architecture, init_module, init_stacked, stack
 def opacus_clipped_sum(module, x, y, *, clip):
     """Opacus's own clipped, summed gradient: DPOptimizer.pre_step with no noise."""
     model = GradSampleModule(module)
-    optimizer = DPOptimizer(torch.optim.SGD(model.parameters(), lr=0.1), noise_multiplier=0.0,
-                            max_grad_norm=clip, expected_batch_size=1)
+    optimizer = DPOptimizer(
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        noise_multiplier=0.0,
+        max_grad_norm=clip,
+        expected_batch_size=1,
+    )
     torch.nn.functional.cross_entropy(model(x), y).backward()
     optimizer.pre_step()
     return {name.removeprefix("_module."): p.grad.clone() for name, p in model.named_parameters()}
 
 
-@pytest.mark.parametrize(("name", "batch"), [("mlp-purchase", 16), ("cnn-digits", 12), ("cnn-cifar", 3)])
+@pytest.mark.parametrize(
+    ("name", "batch"), [("mlp-purchase", 16), ("cnn-digits", 12), ("cnn-cifar", 3)]
+)
 def test_clipped_sum_equals_opacus(name, batch):
     shape = architecture(name).input_shape
     generator = torch.Generator().manual_seed(1)
@@ -30,8 +36,9 @@ def test_clipped_sum_equals_opacus(name, batch):
     weights[1, -2:] = 0  # model 1 has a smaller Poisson batch, padded
     modules = [init_module(name, 10), init_module(name, 11)]
     clip = 0.5
-    grads, norms = dp.clipped_gradient(stack([m.state_dict() for m in modules]), name, x, y,
-                                       weights, clip=clip)
+    grads, norms = dp.clipped_gradient(
+        stack([m.state_dict() for m in modules]), name, x, y, weights, clip=clip
+    )
     for k, module in enumerate(modules):
         real = int(weights[k].sum())
         expected = opacus_clipped_sum(module, x[k, :real], y[k, :real], clip=clip)
@@ -59,13 +66,19 @@ def test_poisson_positions_rate_and_determinism():
 
 @pytest.mark.parametrize("accountant", ["prv", "rdp"])
 def test_noise_multiplier_reaches_target_epsilon(accountant):
-    sigma = dp.noise_multiplier(epsilon=4.0, delta=1e-5, sample_rate=0.1, steps=100,
-                                accountant=accountant)
-    spent = dp.epsilon_spent(sigma=sigma, delta=1e-5, sample_rate=0.1, steps=100,
-                             accountant=accountant)
+    sigma = dp.noise_multiplier(
+        epsilon=4.0, delta=1e-5, sample_rate=0.1, steps=100, accountant=accountant
+    )
+    spent = dp.epsilon_spent(
+        sigma=sigma, delta=1e-5, sample_rate=0.1, steps=100, accountant=accountant
+    )
     assert 3.9 < spent <= 4.0
-    assert dp.epsilon_spent(sigma=sigma * 2, delta=1e-5, sample_rate=0.1, steps=100,
-                            accountant=accountant) < spent
+    assert (
+        dp.epsilon_spent(
+            sigma=sigma * 2, delta=1e-5, sample_rate=0.1, steps=100, accountant=accountant
+        )
+        < spent
+    )
 
 
 def test_dp_training_is_seeded_and_noisy():
@@ -74,10 +87,26 @@ def test_dp_training_is_seeded_and_noisy():
     y = torch.randint(0, 100, (300,), generator=generator)
     rows = torch.stack([torch.randperm(300, generator=generator)[:100] for _ in range(2)])
     config = TrainConfig("adam", 0.01, 2, 20, 1, 1.0, dp=DPSettings(1.0, 1.0, 0.2))
-    a = train_group("mlp-purchase", x, y, rows, config=config, init_seeds=[1, 2],
-                    order_seeds=[3, 4], noise_seeds=[5, 6])
-    b = train_group("mlp-purchase", x, y, rows, config=config, init_seeds=[1, 2],
-                    order_seeds=[3, 4], noise_seeds=[5, 7])
+    a = train_group(
+        "mlp-purchase",
+        x,
+        y,
+        rows,
+        config=config,
+        init_seeds=[1, 2],
+        order_seeds=[3, 4],
+        noise_seeds=[5, 6],
+    )
+    b = train_group(
+        "mlp-purchase",
+        x,
+        y,
+        rows,
+        config=config,
+        init_seeds=[1, 2],
+        order_seeds=[3, 4],
+        noise_seeds=[5, 7],
+    )
     initial = init_stacked("mlp-purchase", [1, 2])
     key = "mlp.0.weight"
     assert torch.equal(a.params[key][0], b.params[key][0])

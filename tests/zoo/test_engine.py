@@ -31,7 +31,9 @@ def test_group_training_equals_training_alone(name):
     y = torch.randint(0, 10, (200,), generator=generator)
     rows = torch.stack([torch.randperm(200, generator=generator)[:50] for _ in range(3)])
     config = TrainConfig("adam", 0.01, 3, 16, 2, 0.5)
-    group = train_group(name, x, y, rows, config=config, init_seeds=[1, 2, 3], order_seeds=[4, 5, 6])
+    group = train_group(
+        name, x, y, rows, config=config, init_seeds=[1, 2, 3], order_seeds=[4, 5, 6]
+    )
     alone = train_group(name, x, y, rows[1:2], config=config, init_seeds=[2], order_seeds=[5])
     reference = literal_training(name, x, y, rows[1], config=config, init_seed=2, order_seed=5)
     grouped = unstack(group.params)[1]
@@ -45,5 +47,12 @@ def test_train_group_validates_seeds():
     x, y = torch.zeros(10, 600), torch.zeros(10, dtype=torch.int64)
     config = TrainConfig("adam", 0.01, 1, 4, 1, 1.0)
     with pytest.raises(ValueError, match="K seeds"):
-        train_group("mlp-purchase", x, y, torch.zeros(2, 5, dtype=torch.int64), config=config,
-                    init_seeds=[1], order_seeds=[1, 2])
+        train_group(
+            "mlp-purchase",
+            x,
+            y,
+            torch.zeros(2, 5, dtype=torch.int64),
+            config=config,
+            init_seeds=[1],
+            order_seeds=[1, 2],
+        )

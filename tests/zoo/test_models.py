@@ -19,8 +19,10 @@ class MicoMLP(nn.Module):
 
 def test_state_dict_keys_are_micos():
     assert {k: tuple(v.shape) for k, v in MLP().state_dict().items()} == {
-        "mlp.0.weight": (128, 600), "mlp.0.bias": (128,),
-        "mlp.2.weight": (100, 128), "mlp.2.bias": (100,),
+        "mlp.0.weight": (128, 600),
+        "mlp.0.bias": (128,),
+        "mlp.2.weight": (100, 128),
+        "mlp.2.bias": (100,),
     }
     shapes = {k: tuple(v.shape) for k, v in CNN().state_dict().items()}
     assert shapes["cnn.0.weight"] == (128, 3, 8, 8)

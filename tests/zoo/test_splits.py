@@ -15,12 +15,19 @@ def test_population_is_disjoint_sorted_and_deterministic():
 
 def test_model_split_follows_mico_random_split_semantics():
     pool = torch.arange(10, 110)
-    split = model_split(pool, challenge=5, training=30, seed_challenge=1,
-                        seed_membership=2, seed_training=3)
+    split = model_split(
+        pool, challenge=5, training=30, seed_challenge=1, seed_membership=2, seed_training=3
+    )
     # MICO: random_split(dataset, [2m, N - 2m], generator) etc., with torch generators here
-    challenge, rest = random_split(pool.tolist(), [10, 90], generator=torch.Generator().manual_seed(1))
-    nonmember, member = random_split(list(challenge), [5, 5], generator=torch.Generator().manual_seed(2))
-    training, evaluation = random_split(list(rest), [25, 65], generator=torch.Generator().manual_seed(3))
+    challenge, rest = random_split(
+        pool.tolist(), [10, 90], generator=torch.Generator().manual_seed(1)
+    )
+    nonmember, member = random_split(
+        list(challenge), [5, 5], generator=torch.Generator().manual_seed(2)
+    )
+    training, evaluation = random_split(
+        list(rest), [25, 65], generator=torch.Generator().manual_seed(3)
+    )
     assert split.challenge.tolist() == list(challenge)
     assert split.member.tolist() == list(member)
     assert split.nonmember.tolist() == list(nonmember)
@@ -32,7 +39,9 @@ def test_model_split_follows_mico_random_split_semantics():
 
 def test_model_split_sets_are_disjoint_and_seed_dependent():
     pool = torch.arange(200)
-    a = model_split(pool, challenge=10, training=50, seed_challenge=7, seed_membership=8, seed_training=9)
+    a = model_split(
+        pool, challenge=10, training=50, seed_challenge=7, seed_membership=8, seed_training=9
+    )
     b = model_split(pool, challenge=10, training=50, seed_challenge=7)
     c = model_split(pool, challenge=10, training=50, seed_challenge=17)
     assert torch.equal(a.challenge, b.challenge) and b.member is None and b.training is None

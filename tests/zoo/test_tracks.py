@@ -35,12 +35,23 @@ def test_shipped_tracks_validate(name):
 def test_mico_tracks_use_mico_settings():
     purchase = load_track(ROOT / "tracks" / "purchase100.toml")
     assert (purchase.training, purchase.challenge, purchase.architecture) == (
-        150_000, 100, "mlp-purchase")
+        150_000,
+        100,
+        "mlp-purchase",
+    )
     t = purchase.train_defaults
     assert (t.optimizer, t.lr, t.epochs, t.batch, t.lr_step, t.lr_gamma) == (
-        "adam", 0.001, 30, 512, 5, 0.9)
+        "adam",
+        0.001,
+        30,
+        512,
+        5,
+        0.9,
+    )
     assert [(s.epsilon, s.delta, s.clip) for s in purchase.scenarios[1:]] == [
-        (10.0, 1e-5, 2.6), (4.0, 1e-5, 2.6)]
+        (10.0, 1e-5, 2.6),
+        (4.0, 1e-5, 2.6),
+    ]
     cifar = load_track(ROOT / "tracks" / "cifar10.toml")
     assert cifar.training == 50_000 and cifar.architecture == "cnn-cifar"
     assert [s.training.batch for s in cifar.scenarios] == [32, 512, 512]
@@ -51,22 +62,35 @@ def test_mico_tracks_use_mico_settings():
     ("old", "new", "message"),
     [
         ('slug = "tiny"', 'slug = "ti_ny"', "slug must match [a-z0-9-]+"),
-        ("epsilon = 10.0", "epsilon = -3", 'scenario[1].epsilon must be a positive number or "inf", got -3'),
+        (
+            "epsilon = 10.0",
+            "epsilon = -3",
+            'scenario[1].epsilon must be a positive number or "inf", got -3',
+        ),
         ("delta = 1e-5", "delta = 2.0", "scenario[1].delta must be below 1"),
         ("clip = 2.6", "", "scenario[1].clip is missing"),
         ("challenge = 10", "challenge = 0", "challenge must be an integer >= 1, got 0"),
         ("training_size = 100", "training_size = 10", "training_size must exceed challenge"),
         ('dtype = "float32"', 'dtype = "float16"', "training.dtype must be one of"),
         ('optimizer = "adam"', 'optimizer = "lbfgs"', "training.optimizer must be one of"),
-        ("models = { train = 3, dev = 1, final = 1 }", "models = { train = 3, dev = 1 }",
-         "models.final is missing"),
+        (
+            "models = { train = 3, dev = 1, final = 1 }",
+            "models = { train = 3, dev = 1 }",
+            "models.final is missing",
+        ),
         ("chunk = 2", "chunk = 2\ncolour = 1", "colour is not a known key"),
         ('dataset = "purchase-synthetic"', 'dataset = "mnist"', "dataset must be one of"),
         ('architecture = "mlp-purchase"', 'architecture = "vit"', "architecture must be one of"),
-        ("final_deadline = 2027-01-26T23:59:00Z", "final_deadline = 2026-01-26T23:59:00Z",
-         "phases.final_deadline must be after"),
-        ("dev_opens = 2026-12-01T00:00:00Z", "dev_opens = 2026-12-01T00:00:00",
-         "phases.dev_opens must be a datetime with a timezone"),
+        (
+            "final_deadline = 2027-01-26T23:59:00Z",
+            "final_deadline = 2026-01-26T23:59:00Z",
+            "phases.final_deadline must be after",
+        ),
+        (
+            "dev_opens = 2026-12-01T00:00:00Z",
+            "dev_opens = 2026-12-01T00:00:00",
+            "phases.dev_opens must be a datetime with a timezone",
+        ),
         ('slug = "hi"', 'slug = "inf"', "scenario[1].slug 'inf' is repeated"),
         ("per_day = 30", "per_day = true", "limits.per_day must be an integer"),
     ],

@@ -25,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
         "--attacks", default=",".join(REGISTRY), help="comma-separated names (default: all)"
     )
     rep.add_argument("--cache-dir", help="keep observations here between runs")
+    rep.add_argument(
+        "--solutions",
+        help="an organizer's solutions directory: score the dev models instead of train halves",
+    )
     pre = commands.add_parser("predict", help="a submission zip of one attack")
     pre.add_argument("bundle", help="a track directory (with dataset.json) or its parent")
     pre.add_argument("attack", choices=list(REGISTRY))
@@ -44,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.bundle,
                 names=names,
                 cache_dir=args.cache_dir,
+                solutions=args.solutions,
                 progress=lambda row: print("  ".join(format_row(row)), flush=True),
             )
             print()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,14 @@ from attacks.evaluation import evaluate
 from attacks.observations import ModelId, Observations
 from attacks.registry import REGISTRY, get, run
 
-__all__ = ["Row", "find_tracks", "format_table", "predict_bundle", "report"]
+__all__ = [
+    "Row",
+    "find_tracks",
+    "format_table",
+    "predict_bundle",
+    "report",
+    "with_solutions",
+]
 
 
 @dataclass(frozen=True)
@@ -59,14 +66,53 @@ def _observations(
         yield scenario, observe(directory, track=track, targets=targets, cache_dir=cache_dir)
 
 
+def with_solutions(obs: Observations, solutions: Path, phase: str = "dev") -> Observations:
+    """Keep the targets of ``phase`` and attach their membership from the organizer's tree.
+
+    Parameters
+    ----------
+    obs : Observations
+        Of dev and final targets.
+    solutions : Path
+        ``solutions/<track>/<track>_<scenario>`` of a zoo build (``<phase>/model_<i>/
+        solution.csv``).
+
+    Raises
+    ------
+    ValueError
+        If a target of ``phase`` has no solution file.
+    """
+    rows = [row for row, (p, _) in enumerate(obs.target_ids) if p == phase]
+    members = []
+    for row in rows:
+        path = solutions / phase / f"model_{obs.target_ids[row][1]}" / "solution.csv"
+        if not path.is_file():
+            raise ValueError(f"no solution for {obs.target_ids[row]}: {path} is missing")
+        members.append([value.strip() == "1" for value in path.read_text().split(",")])
+    grads = obs.target_grad_norms
+    return replace(
+        obs,
+        target_points=obs.target_points[rows],
+        target_logits=obs.target_logits[rows],
+        target_population_logits=obs.target_population_logits[rows],
+        target_grad_norms=None if grads is None else grads[rows],
+        target_ids=tuple(obs.target_ids[row] for row in rows),
+        target_in=np.array(members, dtype=bool),
+    )
+
+
 def report(
     bundle_dir: str | Path,
     *,
     names: Iterable[str] | None = None,
     cache_dir: str | Path | None = None,
+    solutions: str | Path | None = None,
     progress: Callable[[Row], None] | None = None,
 ) -> list[Row]:
     """Score attacks on the train models of every scenario of every track of a bundle.
+
+    With ``solutions`` (an organizer's ``solutions`` directory of a zoo build), score them on
+    the dev models instead, every train model a shadow.
 
     Parameters
     ----------
@@ -76,6 +122,8 @@ def report(
         Attacks to run (default: the whole registry).
     cache_dir : path, keyword-only
         Observation cache (see :func:`attacks.observe`).
+    solutions : path, keyword-only
+        The organizer's ``solutions`` directory (``<track>/<track>_<scenario>/dev/...``).
     progress : callable, keyword-only
         Called with each row as soon as it is computed.
 
@@ -89,7 +137,11 @@ def report(
     rows = []
     for track_dir in find_tracks(bundle_dir):
         track = open_track(track_dir)
-        for scenario, obs in _observations(track, "train", cache_dir):
+        targets: Targets = "train" if solutions is None else "dev+final"
+        for scenario, obs in _observations(track, targets, cache_dir):
+            if solutions is not None:
+                scenario_solutions = Path(solutions) / track_dir.name
+                obs = with_solutions(obs, scenario_solutions / f"{track_dir.name}_{scenario}")
             assert obs.target_in is not None
             for name in chosen:
                 start = time.perf_counter()

@@ -254,6 +254,43 @@ class ScenarioScore(models.Model):
         return f"{self.submission_id} {self.scenario.slug}/{self.phase}: {self.primary:.4f}"
 
 
+class LeaderboardEntry(models.Model):
+    """One submission's leaderboard line on one phase, written with its ScenarioScores.
+
+    The mean primary metric, its interval and every per-scenario figure in one row, so the
+    leaderboard reads one row per entry. Re-scoring flips ``is_current`` like ScenarioScore.
+    """
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="leaderboard_entries"
+    )
+    phase = models.CharField(max_length=8, choices=Phase.choices)
+    score = models.FloatField(help_text="The primary metric averaged over scenarios.")
+    ci_low = models.FloatField()
+    ci_high = models.FloatField()
+    per_scenario = models.JSONField(help_text="scenario -> metrics, ci, eps_lb, epsilon.")
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "phase"],
+                condition=Q(is_current=True),
+                name="entry_one_current",
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__in=["dev", "final"]), name="entry_phase_scored"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["phase", "is_current", "submission"], name="entry_phase_current")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} on {self.phase}: {self.score:.4f}"
+
+
 class PairComparison(models.Model):
     """Cached paired bootstrap of two submissions on one phase (the leaderboard's tie marks)."""
 

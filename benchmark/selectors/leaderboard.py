@@ -7,12 +7,18 @@ tie marks come from the cache of paired bootstraps that scoring fills
 """
 
 import itertools
-from collections import defaultdict
 from typing import Any
 
 from django.db.models import Avg, Max, QuerySet
 
-from benchmark.models import AnyUser, PairComparison, ScenarioScore, Submission, Track
+from benchmark.models import (
+    AnyUser,
+    LeaderboardEntry,
+    PairComparison,
+    ScenarioScore,
+    Submission,
+    Track,
+)
 from benchmark.services.scores import SCORER_VERSION
 from scoring.figures import roc_figure
 
@@ -106,111 +112,88 @@ def leaderboard_for_phase(*, track: Track, phase: str, user: AnyUser) -> dict[st
     }
     if not visible:
         return board
-    board["rows"] = ranked_rows(track=track, phase=phase, n_scenarios=len(scenarios))
+    board["rows"] = ranked_rows(track=track, phase=phase)
     return board
 
 
-def ranked_rows(*, track: Track, phase: str, n_scenarios: int) -> list[dict[str, Any]]:
-    """The rows of :func:`leaderboard_for_phase`, whoever asks (callers check visibility)."""
+def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[str, Any]]:
+    """The rows of :func:`leaderboard_for_phase`, whoever asks (callers check visibility).
+
+    Reads one :class:`LeaderboardEntry` per chosen submission (written at scoring time);
+    without ``details`` the per-scenario figures are not loaded (``per_scenario`` is empty).
+    """
     chosen, baselines = chosen_submissions(track=track)
-    rows = _collect(track, phase, chosen + baselines, n_scenarios)
-    rows.sort(key=lambda row: (-row["score"], row["created_at"], row["submission_id"]))
+    entries = (
+        LeaderboardEntry.objects.filter(
+            submission_id__in=chosen + baselines, phase=phase, is_current=True
+        )
+        .order_by("-score", "submission_id")
+        .values_list(
+            "submission_id",
+            "score",
+            "ci_low",
+            "ci_high",
+            "per_scenario" if details else "phase",
+            "submission__owner__username",
+            "submission__is_baseline",
+            "submission__attack",
+        )
+    )
+    rows = [
+        {
+            "rank": None,
+            "username": username or "",
+            "is_baseline": is_baseline,
+            "attack": attack,
+            "submission_id": submission_id,
+            "score": score,
+            "ci": [low, high],
+            "tied_with_above": False,
+            "per_scenario": per_scenario if details else {},
+        }
+        for (
+            submission_id,
+            score,
+            low,
+            high,
+            per_scenario,
+            username,
+            is_baseline,
+            attack,
+        ) in entries
+    ]
     ranked = [row for row in rows if not row["is_baseline"]]
-    pairs = itertools.pairwise(ranked)
     separated = {
         (better, worse): flag
         for better, worse, flag in PairComparison.objects.filter(
             phase=phase,
             scorer_version=SCORER_VERSION,
-            better_id__in=[row["submission_id"] for row in ranked],
+            better__track=track,
         ).values_list("better_id", "worse_id", "separated")
     }
     for position, row in enumerate(ranked, start=1):
         row["rank"] = position
-        row["tied_with_above"] = False
-    for above, below in pairs:
+    for above, below in itertools.pairwise(ranked):
         flag = separated.get((above["submission_id"], below["submission_id"]))
         below["tied_with_above"] = flag is False
-    for row in rows:
-        row.setdefault("rank", None)
-        row.setdefault("tied_with_above", False)
     return rows
-
-
-def _collect(track: Track, phase: str, ids: list[int], n_scenarios: int) -> list[dict[str, Any]]:
-    """One dict per submission with its mean primary metric and per-scenario columns."""
-    scores = (
-        ScenarioScore.objects.filter(submission_id__in=ids, phase=phase, is_current=True)
-        .order_by()
-        .values_list(
-            "submission_id",
-            "scenario__slug",
-            "scenario__epsilon",
-            "primary",
-            "metrics",
-            "ci_low",
-            "ci_high",
-            "eps_lb",
-            "submission__owner__username",
-            "submission__is_baseline",
-            "submission__attack",
-            "submission__created_at",
-        )
-    )
-    rows: dict[int, dict[str, Any]] = {}
-    sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    for (
-        submission_id,
-        slug,
-        epsilon,
-        primary,
-        metrics,
-        low,
-        high,
-        eps_lb,
-        username,
-        is_baseline,
-        attack,
-        created_at,
-    ) in scores:
-        row = rows.get(submission_id)
-        if row is None:
-            row = rows[submission_id] = {
-                "submission_id": submission_id,
-                "username": username or "",
-                "is_baseline": is_baseline,
-                "attack": attack,
-                "created_at": created_at,
-                "per_scenario": {},
-            }
-        row["per_scenario"][slug] = {
-            **metrics,
-            "ci": [low, high],
-            "eps_lb": eps_lb,
-            "epsilon": epsilon,
-        }
-        total = sums[submission_id]
-        total[0] += primary
-        total[1] += low
-        total[2] += high
-    for submission_id, row in rows.items():
-        total = sums[submission_id]
-        row["score"] = total[0] / n_scenarios
-        row["ci"] = [total[1] / n_scenarios, total[2] / n_scenarios]
-    return list(rows.values())
 
 
 def leaderboard_figures(
     *, track: Track, phase: str, user: AnyUser, top: int = 5
 ) -> dict[str, dict[str, Any]]:
     """Per scenario, the log-log ROC of the ``top`` ranked entries and every baseline."""
-    board = leaderboard_for_phase(track=track, phase=phase, user=user)
-    ranked = [row for row in board["rows"] if not row["is_baseline"]][:top]
+    check_phase(phase)
+    scenarios = list(track.scenarios.order_by("position").values_list("slug", flat=True))
+    if phase == "final" and not final_visible(track=track, user=user):
+        return {}
+    rows = ranked_rows(track=track, phase=phase, details=False)
+    ranked = [row for row in rows if not row["is_baseline"]][:top]
     names = {row["submission_id"]: f"#{row['rank']} {row['username']}" for row in ranked}
-    for row in board["rows"]:
+    for row in rows:
         if row["is_baseline"]:
             names[row["submission_id"]] = f"baseline: {row['attack']}"
-    curves: dict[str, dict[str, Any]] = {slug: {} for slug in board["scenarios"]}
+    curves: dict[str, dict[str, Any]] = {slug: {} for slug in scenarios}
     rocs = ScenarioScore.objects.filter(
         submission_id__in=list(names), phase=phase, is_current=True
     ).values_list("submission_id", "scenario__slug", "roc")

@@ -56,7 +56,7 @@ def leaderboard_compare(*, track: Track) -> int:
     cache: dict[int, dict] = {}
     computed = 0
     for phase in io.SUBMITTED_PHASES:
-        rows = ranked_rows(track=track, phase=phase, n_scenarios=len(scenarios))
+        rows = ranked_rows(track=track, phase=phase)
         ranked = [row["submission_id"] for row in rows if not row["is_baseline"]]
         known = set(
             PairComparison.objects.filter(

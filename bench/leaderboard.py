@@ -44,7 +44,7 @@ from benchmark.models import (  # noqa: E402
     Submission,
     Track,
 )
-from benchmark.services.scores import SCORER_VERSION, _entries  # noqa: E402
+from benchmark.services.scores import SCORER_VERSION, leaderboard_entries  # noqa: E402
 
 PARTICIPANTS = 1000
 SCENARIOS = ("inf", "hi", "lo")
@@ -125,7 +125,7 @@ def seed() -> Track:
         (
             entry
             for submission in submissions
-            for entry in _entries(submission, per_submission[submission.pk])
+            for entry in leaderboard_entries(submission, per_submission[submission.pk])
         ),
         batch_size=2000,
     )

@@ -16,6 +16,9 @@ class TokenCreateApi(APIView):
     permission_classes: list[type] = []
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TokenCreateOutput"
+
         token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
 
     @extend_schema(

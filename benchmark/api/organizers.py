@@ -14,6 +14,9 @@ class TrackRevealApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrackRevealOutput"
+
         slug = serializers.CharField()
         revealed_at = serializers.DateTimeField()
 
@@ -28,6 +31,9 @@ class TrackRescoreApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrackRescoreOutput"
+
         queued = serializers.IntegerField()
 
     @extend_schema(request=None, responses={202: OutputSerializer}, summary="Re-score (staff)")
@@ -41,9 +47,15 @@ class TrackAttackApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrackAttackInput"
+
         attack = serializers.CharField(help_text="A name from the attacks registry.")
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrackAttackOutput"
+
         attack = serializers.CharField()
         queued = serializers.BooleanField()
 
@@ -68,10 +80,16 @@ class SubmissionFlagsApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "SubmissionFlagsInput"
+
         hidden = serializers.BooleanField(required=False)
         disqualified = serializers.BooleanField(required=False)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "SubmissionFlagsOutput"
+
         id = serializers.IntegerField()
         hidden = serializers.BooleanField()
         disqualified = serializers.BooleanField()

@@ -31,6 +31,9 @@ class TrackSubmissionsApi(APIView):
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
 
     class CreateInputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrackSubmissionsCreateInput"
+
         file = serializers.FileField(help_text="The predictions zip in MICO's layout.")
 
     @extend_schema(
@@ -73,6 +76,9 @@ class SubmissionDetailApi(APIView):
     permission_classes = [permissions.AllowAny]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "SubmissionDetailOutput"
+
         id = serializers.IntegerField()
         track = serializers.CharField()
         owner = serializers.CharField()

@@ -48,6 +48,9 @@ class TrackListApi(APIView):
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
 
     class CreateInputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrackListCreateInput"
+
         file = serializers.FileField(help_text="The track file (TOML).")
 
     def get_permissions(self) -> list[Any]:
@@ -83,12 +86,18 @@ class TrackDetailApi(APIView):
     permission_classes = [permissions.AllowAny]
 
     class QuotaSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrackDetailQuota"
+
         per_day_left = serializers.IntegerField()
         total_left = serializers.IntegerField()
         invalid_left = serializers.IntegerField()
         resets_at = serializers.DateTimeField()
 
     class OutputSerializer(TrackSerializer):
+        class Meta:
+            ref_name = "TrackDetailOutput"
+
         limits = serializers.SerializerMethodField()
         bundle_url = serializers.SerializerMethodField()
 
@@ -137,6 +146,9 @@ class LeaderboardApi(APIView):
     permission_classes = [permissions.AllowAny]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "LeaderboardOutput"
+
         phase = serializers.CharField()
         revealed = serializers.BooleanField()
         visible = serializers.BooleanField()

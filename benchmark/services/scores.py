@@ -86,7 +86,9 @@ def _shown(value: float) -> float:
     return round(float(value), 6)
 
 
-def _entries(submission: Submission, rows: list[ScenarioScore]) -> list[LeaderboardEntry]:
+def leaderboard_entries(
+    submission: Submission, rows: list[ScenarioScore]
+) -> list[LeaderboardEntry]:
     """Per phase, the leaderboard line: the mean over scenarios and every scenario's figures."""
     entries = []
     for phase in io.SUBMITTED_PHASES:
@@ -164,7 +166,7 @@ def submission_score(*, submission_id: int, max_attempts: int = 3) -> Submission
         ScenarioScore.objects.filter(submission=locked, is_current=True).update(is_current=False)
         ScenarioScore.objects.bulk_create(rows)
         LeaderboardEntry.objects.filter(submission=locked, is_current=True).update(is_current=False)
-        LeaderboardEntry.objects.bulk_create(_entries(locked, rows))
+        LeaderboardEntry.objects.bulk_create(leaderboard_entries(locked, rows))
         locked.status = Submission.Status.SCORED
         locked.message = ""
         locked.errors = []

@@ -83,6 +83,7 @@ def leaderboard_table(
         "scenarios": scenarios,
         "rows": rows,
         "columns_per_scenario": len(keys) + 1,
+        "columns": 3 + len(scenarios) * (len(keys) + 1),
         "primary_label": METRIC_LABELS.get(track.primary, track.primary),
         "participants": participants,
         "truncated": limit is not None and participants > limit,

@@ -68,7 +68,9 @@ def _board(request: HttpRequest, track: Track, phase: str, *, limit: int | None)
         "visible": True,
         "preview": phase == "final" and not board["revealed"],
         "table": leaderboard_table(board, track=track, limit=limit, user=request.user),
-        "figures": selectors.leaderboard_figures(track=track, phase=phase, user=request.user),
+        "figures": selectors.leaderboard_figures(track=track, phase=phase, user=request.user)
+        if board["rows"]
+        else {},
     }
 
 

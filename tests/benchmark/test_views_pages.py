@@ -240,3 +240,9 @@ def test_after_the_deadline_the_form_is_gone_and_uploads_are_refused(client, tra
     assert response.status_code == 403
     assert "final deadline of tiny was" in html(response)
     assert not Submission.objects.exists()
+
+
+def test_an_empty_board_says_so_and_draws_no_figure(client, track):
+    page = html(client.get("/tracks/tiny/leaderboard/?phase=dev"))
+    assert '<td class="text muted" colspan="23">No scored submission yet.</td>' in page
+    assert "data-figure=" not in page and "plotly.min.js" not in page

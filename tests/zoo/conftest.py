@@ -11,6 +11,7 @@ challenge = 10
 training_size = 100
 models = { train = 3, dev = 1, final = 1 }
 chunk = 2
+accountant = "rdp"
 
 [training]
 optimizer = "adam"

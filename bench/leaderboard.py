@@ -48,7 +48,7 @@ from benchmark.services.scores import SCORER_VERSION, leaderboard_entries  # noq
 
 PARTICIPANTS = 1000
 SCENARIOS = ("inf", "hi", "lo")
-METRICS = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_500", "TPR_FPR_1000")
+METRICS: tuple[str, ...] = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_500", "TPR_FPR_1000")
 METRICS += ("TPR_FPR_1500", "TPR_FPR_2000", "AUC", "MIA", "accuracy")
 REPEATS = 15
 

@@ -75,11 +75,11 @@ def baseline(ref: Path, submission: bytes) -> dict:
                     predictions.append(
                         np.loadtxt(Path(folder) / base / "prediction.csv", delimiter=",")
                     )
-                solutions = np.concatenate(solutions)
-                predictions = np.concatenate(predictions)
-                assert len(predictions) == len(solutions)
-                assert np.all(predictions >= 0) and np.all(predictions <= 1)
-                results[scenario, phase] = mico_score(solutions, predictions)
+                labels = np.concatenate(solutions)
+                scores = np.concatenate(predictions)
+                assert len(scores) == len(labels)
+                assert np.all(scores >= 0) and np.all(scores <= 1)
+                results[scenario, phase] = mico_score(labels, scores)
     return results
 
 

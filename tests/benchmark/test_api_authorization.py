@@ -103,7 +103,7 @@ def test_the_bundle_download_is_the_bundle_file(world):
         f"/api/v1/tracks/{world['track'].slug}/bundle/"
     )
     assert response.status_code == 200
-    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    body = b"".join(response.streaming_content)
     assert body.startswith(b"PK"), "a zip"
     assert "attachment" in response["Content-Disposition"]
 

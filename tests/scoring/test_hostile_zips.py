@@ -10,7 +10,7 @@ import pytest
 from scoring import Expected, SubmissionError, read_submission
 from scoring.testing import make_labels, make_predictions, prediction_csv
 
-EXPECTED = Expected("purchase100", ("hi",), {"dev": [100, 101]}, 200)
+EXPECTED = Expected("purchase100", ("hi",), {"dev": (100, 101)}, 200)
 GOOD = {
     f"purchase100/purchase100_hi/dev/model_{m}/prediction.csv": prediction_csv(values)
     for (_, _, m), values in make_predictions(

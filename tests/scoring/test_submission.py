@@ -13,7 +13,7 @@ from scoring.testing import (
     write_mico_tree,
 )
 
-MODELS = {"dev": [100, 101], "final": [150, 151]}
+MODELS = {"dev": (100, 101), "final": (150, 151)}
 EXPECTED = Expected("purchase100", ("hi", "lo"), MODELS, 200)
 
 

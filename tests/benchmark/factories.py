@@ -52,7 +52,8 @@ final_deadline = {final_deadline}
 [[scenario]]
 slug = "inf"
 epsilon = "inf"
-
+"""
+DP_SCENARIO = """
 [[scenario]]
 slug = "lo"
 epsilon = 4.0
@@ -77,7 +78,9 @@ def track_toml(
     max_bytes: int = 200_000,
     dev_opens: dt.datetime | None = None,
     final_deadline: dt.datetime | None = None,
+    dp: bool = True,
 ) -> str:
+    """A tiny track file: scenario ``inf`` and, with ``dp``, ``lo`` (ε = 4)."""
     now = timezone.now().replace(microsecond=0)
     opens = dev_opens or now - dt.timedelta(days=1)
     deadline = final_deadline or now + dt.timedelta(days=30)
@@ -96,7 +99,7 @@ def track_toml(
         max_bytes=max_bytes,
         dev_opens=opens.isoformat().replace("+00:00", "Z"),
         final_deadline=deadline.isoformat().replace("+00:00", "Z"),
-    )
+    ) + (DP_SCENARIO if dp else "")
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

@@ -21,12 +21,13 @@ def test_two_workers_build_a_zoo_and_the_baselines_follow(
     settings.ARENA_ZOO_ROOT = celery_worker_process.media_root / "zoo"
     organizer = make_staff(username="org-zoo")
     client = client_for(organizer)
-    toml = track_toml("zoo-tiny", m=10, n=120, train=4, dev=2, final=2, chunk=2, epochs=1)
+    # One plain scenario: DP calibration is the zoo library's own tests' business.
+    toml = track_toml("zoo-tiny", m=10, n=120, train=4, dev=2, final=2, chunk=2, dp=False)
     response = client.post(
         "/api/v1/tracks/", {"file": SimpleUploadedFile("t.toml", toml.encode())}, format="multipart"
     )
     assert response.status_code == 201, response.content
-    assert response.json()["models_total"] == 16
+    assert response.json()["models_total"] == 8
 
     def ready():
         track = Track.objects.get(slug="zoo-tiny")
@@ -36,8 +37,8 @@ def test_two_workers_build_a_zoo_and_the_baselines_follow(
 
     log_path = celery_worker_process.log_path
     track = wait_for(ready, timeout=240, what="the zoo build", log_path=log_path)
-    assert track.models_built == 16
-    assert ZooModel.objects.filter(scenario__track=track).count() == 16
+    assert track.models_built == 8
+    assert ZooModel.objects.filter(scenario__track=track).count() == 8
     phases = {m.phase for m in ZooModel.objects.filter(scenario__track=track)}
     assert phases == {"train", "dev", "final"}
     logs = [log_path.read_text(), second_celery_worker.log_path.read_text()]

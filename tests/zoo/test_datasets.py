@@ -9,10 +9,10 @@ from benchmark.zoo.datasets import DATASETS, load_dataset, register_dataset
 
 
 def test_purchase_synthetic_is_deterministic_and_shaped():
-    a = datasets.purchase_synthetic(path="", size=600, seed=3)
-    b = datasets.purchase_synthetic(path="", size=600, seed=3)
-    c = datasets.purchase_synthetic(path="", size=600, seed=4)
-    assert a.x.shape == (600, 600) and a.y.shape == (600,)
+    a = datasets.purchase_synthetic(path="", size=300, seed=3)
+    b = datasets.purchase_synthetic(path="", size=300, seed=3)
+    c = datasets.purchase_synthetic(path="", size=300, seed=4)
+    assert a.x.shape == (300, 600) and a.y.shape == (300,)
     assert a.x.dtype == torch.float32 and a.y.dtype == torch.int64
     assert set(a.x.unique().tolist()) == {0.0, 1.0}
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)

@@ -64,8 +64,8 @@ def test_poisson_positions_rate_and_determinism():
     assert 10 < hits.mean() < 30 and hits.max() < 60  # every point ~ Binomial(400, 0.05)
 
 
-@pytest.mark.parametrize("accountant", ["prv", "rdp"])
-def test_noise_multiplier_reaches_target_epsilon(accountant):
+def test_noise_multiplier_reaches_target_epsilon():
+    accountant = "prv"  # MICO's; the tiny build track exercises "rdp"
     sigma = dp.noise_multiplier(
         epsilon=4.0, delta=1e-5, sample_rate=0.1, steps=100, accountant=accountant
     )

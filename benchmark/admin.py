@@ -14,6 +14,7 @@ from benchmark.errors import ApplicationError
 from benchmark.models import (
     DailyUsage,
     Entrant,
+    LeaderboardEntry,
     PairComparison,
     Scenario,
     ScenarioScore,
@@ -170,6 +171,13 @@ class ScenarioScoreAdmin(admin.ModelAdmin):
     list_filter = ["phase", "is_current", "scenario__track"]
     list_select_related = ["submission__track", "submission__owner", "scenario__track"]
     exclude = ["roc"]
+
+
+@admin.register(LeaderboardEntry)
+class LeaderboardEntryAdmin(admin.ModelAdmin):
+    list_display = ["submission", "phase", "score", "is_current", "created_at"]
+    list_filter = ["phase", "is_current", "submission__track"]
+    list_select_related = ["submission__track", "submission__owner"]
 
 
 admin.site.register([PairComparison, Entrant, DailyUsage, WorkerHeartbeat])

@@ -52,7 +52,7 @@ class TrackAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     readonly_fields = ["spec", "models_built", "models_total", "zoo_fingerprint", "created_at"]
     inlines = [ScenarioInline]
-    actions = ["reveal", "rescore"]
+    actions = ["reveal", "rescore", "build"]
     change_list_template = "admin/benchmark/track/change_list.html"
 
     def get_urls(self) -> list[URLPattern]:
@@ -93,6 +93,11 @@ class TrackAdmin(admin.ModelAdmin):
                 services.track_reveal(track=track, by=request.user)
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
+
+    @admin.action(description="Build the zoo (or resume a failed or interrupted build)")
+    def build(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
+        queued = [track.slug for track in queryset if services.zoo_build_queue(track=track)]
+        self.message_user(request, f"zoo build queued: {', '.join(queued) or 'none'}")
 
     @admin.action(description="Re-score every submission")
     def rescore(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:

@@ -11,6 +11,7 @@ from benchmark.services.tracks import track_create, track_rescore, track_reveal
 from benchmark.services.zoo import (
     zoo_build_chunk,
     zoo_build_fail,
+    zoo_build_queue,
     zoo_build_start,
     zoo_finalize,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "track_reveal",
     "zoo_build_chunk",
     "zoo_build_fail",
+    "zoo_build_queue",
     "zoo_build_start",
     "zoo_finalize",
 ]

@@ -16,6 +16,17 @@ from benchmark.services import io
 from benchmark.services.tracks import track_spec
 
 
+def zoo_build_queue(*, track: Track) -> bool:
+    """Queue (or resume) the zoo build of a track that is not ready; chunks whose files are
+    complete are skipped, so this only redoes what was lost. Returns whether it queued."""
+    if track.build_status == Track.BuildStatus.READY:
+        return False
+    from benchmark import tasks
+
+    tasks.zoo_build_track.delay_on_commit(track.pk)
+    return True
+
+
 def zoo_build_start(*, track_id: int) -> int:
     """Mark the track as building; returns how many chunk tasks to queue (0: nothing to do)."""
     from benchmark.zoo import build as zoo_build

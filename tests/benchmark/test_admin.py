@@ -52,3 +52,18 @@ def test_hide_and_disqualify_actions(admin_client_):
         )
         assert response.status_code == 302
         assert getattr(Submission.objects.get(pk=submission.pk), field)
+
+
+def test_the_build_action_queues_only_unbuilt_zoos(
+    admin_client_, django_capture_on_commit_callbacks
+):
+    built = ready_track("built")
+    pending = ready_track("pending")
+    Track.objects.filter(pk=pending.pk).update(build_status=Track.BuildStatus.FAILED)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client_.post(
+            "/admin/benchmark/track/",
+            {"action": "build", "_selected_action": [built.pk, pending.pk]},
+        )
+    assert response.status_code == 302
+    assert len(callbacks) == 1

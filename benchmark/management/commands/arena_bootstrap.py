@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
-from benchmark import services, tasks
+from benchmark import services
 from benchmark.models import Track
 from benchmark.zoo.tracks import parse_track
 
@@ -51,6 +51,5 @@ class Command(BaseCommand):
         if track is None:
             track = services.track_create(spec_text=text, created_by=None, source=str(path))
             self.stdout.write(f"bootstrap: track {slug} registered; zoo build queued")
-        elif track.build_status != Track.BuildStatus.READY:
-            tasks.zoo_build_track.delay_on_commit(track.pk)
+        elif services.zoo_build_queue(track=track):
             self.stdout.write(f"bootstrap: track {slug} not built yet; zoo build queued again")

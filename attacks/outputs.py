@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad, vmap
 
 from attacks.queries import augment
 from benchmark.zoo.dp import per_sample_sq_norms
 from benchmark.zoo.models import Stacked, architecture, load_stacked
-from benchmark.zoo.stacked import LayerRecord, forward_many, stacked_forward
+from benchmark.zoo.stacked import LayerRecord, forward_many, stacked_forward, template
 
 __all__ = ["GROUP", "gradient_norms", "logits"]
 
@@ -37,8 +39,34 @@ def _per_model(x: torch.Tensor, name: str, count: int) -> bool:
     raise ValueError(f"x must have shape (N, *input) or ({count}, N, *input), got {x.shape}")
 
 
-def _groups(model_dirs: Sequence[Path]) -> list[slice]:
-    return [slice(s, min(s + GROUP, len(model_dirs))) for s in range(0, len(model_dirs), GROUP)]
+def _groups(model_dirs: Sequence[Path], name: str) -> list[slice]:
+    """Slices of models to run together: one at a time for convolutional networks.
+
+    The zoo's stacked forward runs a convolution as a grouped convolution, which PyTorch's CPU
+    kernels make about 40 times slower than one model's ordinary forward (measured on the demo
+    digits CNN); linear layers batch well.
+    """
+    size = 1 if _convolutional(name) else GROUP
+    return [slice(s, min(s + size, len(model_dirs))) for s in range(0, len(model_dirs), size)]
+
+
+def _convolutional(name: str) -> bool:
+    return any(isinstance(layer, nn.Conv2d) for layer in template(name).modules())
+
+
+def _module(model_dir: Path, name: str) -> nn.Module:
+    model = architecture(name)()
+    model.load_state_dict(torch.load(model_dir / "model.pt", map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def _forward(model_dirs: Sequence[Path], name: str, inputs: torch.Tensor) -> torch.Tensor:
+    """Logits (k, N, C) of a group of models on inputs (N, ...) or (k, N, ...)."""
+    if len(model_dirs) == 1 and _convolutional(name):
+        with torch.no_grad():
+            single = inputs if inputs.ndim == len(architecture(name).input_shape) + 1 else inputs[0]
+            return _module(model_dirs[0], name)(single)[None]
+    return forward_many(load_stacked(model_dirs, name), name, inputs)
 
 
 def logits(model_dirs: Sequence[Path], name: str, x: torch.Tensor, *, queries: int) -> np.ndarray:
@@ -63,14 +91,13 @@ def logits(model_dirs: Sequence[Path], name: str, x: torch.Tensor, *, queries: i
     n_points = x.shape[1] if per_model else x.shape[0]
     input_shape = x.shape[2:] if per_model else x.shape[1:]
     out = []
-    for group in _groups(model_dirs):
-        params = load_stacked(model_dirs[group], name)
+    for group in _groups(model_dirs, name):
         views = augment(x[group] if per_model else x, queries)  # (A, [k,] N, ...)
         if per_model:
             inputs = views.transpose(0, 1).reshape(views.shape[1], -1, *input_shape)
         else:
             inputs = views.reshape(-1, *input_shape)
-        result = forward_many(params, name, inputs)  # (k, A·N, C)
+        result = _forward(model_dirs[group], name, inputs)  # (k, A·N, C)
         k = result.shape[0]
         out.append(result.reshape(k, queries, n_points, -1).transpose(1, 2).numpy())
     return np.concatenate(out)
@@ -88,6 +115,22 @@ def _norms(params: Stacked, name: str, x: torch.Tensor, y: torch.Tensor) -> torc
         start=torch.zeros(x.shape[:2]),
     )
     return squared.sqrt().detach()
+
+
+def _module_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """Per-sample gradient norms of one model by ``torch.func`` (vmap of grad), shape (N,)."""
+    params = {key: value.detach() for key, value in model.named_parameters()}
+
+    def loss(p: dict[str, torch.Tensor], xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(functional_call(model, p, (xi[None],)), yi[None])
+
+    per_sample = vmap(grad(loss), in_dims=(None, 0, 0))
+    norms = []
+    for s in range(0, len(x), _POINTS):
+        grads = per_sample(params, x[s : s + _POINTS], y[s : s + _POINTS])
+        squared = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads.values())
+        norms.append(torch.as_tensor(squared).sqrt())
+    return torch.cat(norms).numpy()
 
 
 def gradient_norms(
@@ -109,7 +152,13 @@ def gradient_norms(
     """
     per_model = _per_model(x, name, len(model_dirs))
     out = []
-    for group in _groups(model_dirs):
+    for group in _groups(model_dirs, name):
+        if _convolutional(name):
+            model = _module(model_dirs[group][0], name)
+            points = x[group][0] if per_model else x
+            labels = y[group][0] if per_model else y
+            out.append(_module_norms(model, points, labels)[None])
+            continue
         params = load_stacked(model_dirs[group], name)
         k = group.stop - group.start
         points = x[group] if per_model else x.expand(k, *x.shape)

@@ -224,9 +224,10 @@ def accuracy(
     y: torch.Tensor,
     rows: torch.Tensor,
     *,
+    batch: int = 2048,
     dtype: str = "float32",
 ) -> torch.Tensor:
-    """Accuracy of each model on its own rows.
+    """Accuracy of each model on its own rows, gathered ``batch`` rows at a time.
 
     Parameters
     ----------
@@ -237,5 +238,9 @@ def accuracy(
     -------
     torch.Tensor, shape (K,), float in [0, 1]
     """
-    logits = forward_many(params, architecture_name, x[rows], dtype=dtype)
-    return (logits.argmax(dim=-1) == y[rows]).float().mean(dim=1)
+    correct = torch.zeros(rows.shape[0])
+    for start in range(0, rows.shape[1], batch):
+        part = rows[:, start : start + batch]
+        logits = forward_many(params, architecture_name, x[part], batch=batch, dtype=dtype)
+        correct += (logits.argmax(dim=-1) == y[part]).sum(dim=1)
+    return correct / rows.shape[1]

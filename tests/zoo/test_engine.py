@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from benchmark.zoo.engine import TrainConfig, train_group
 from benchmark.zoo.models import architecture, init_module, unstack
+from benchmark.zoo.stacked import forward_many
 
 
 def literal_training(name, x, y, rows, *, config, init_seed, order_seed):
@@ -56,3 +57,23 @@ def test_train_group_validates_seeds():
             init_seeds=[1],
             order_seeds=[1, 2],
         )
+
+
+def test_accuracy_matches_each_module_on_its_rows():
+    from benchmark.zoo.engine import accuracy
+    from benchmark.zoo.models import init_stacked
+
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randn(40, 600, generator=generator)
+    params = init_stacked("mlp-purchase", [1, 2])
+    rows = torch.stack([torch.randperm(40, generator=generator)[:25] for _ in range(2)])
+    y = torch.randint(0, 100, (40,), generator=generator)
+    with torch.no_grad():  # make some predictions right so accuracy is not trivially 0
+        y[:20] = forward_many(params, "mlp-purchase", x[:20])[0].argmax(dim=1)
+    got = accuracy(params, "mlp-purchase", x, y, rows, batch=7)
+    for k, state in enumerate(unstack(params)):
+        module = architecture("mlp-purchase")()
+        module.load_state_dict(state)
+        with torch.no_grad():
+            expected = (module(x[rows[k]]).argmax(dim=1) == y[rows[k]]).float().mean()
+        assert got[k].item() == pytest.approx(expected.item())

@@ -154,3 +154,16 @@ def test_cli_rejects_invalid_track(tmp_path, capsys):
     (tmp_path / "bad.toml").write_text('slug = "Bad"')
     assert main(["build", str(tmp_path / "bad.toml"), "--out", str(tmp_path)]) == 2
     assert "slug must match" in capsys.readouterr().err
+
+
+def test_revealed_training_seeds_reach_dev_and_final(track_text):
+    from benchmark.zoo.bundles import organizer_files, participant_files
+    from benchmark.zoo.tracks import parse_track
+
+    hidden = parse_track(track_text)
+    reveal = "chunk = 2\nreveal_training_seeds = true"
+    revealed = parse_track(track_text.replace("chunk = 2", reveal))
+    assert participant_files(hidden, "dev") == ("model.pt", "seed_challenge")
+    assert participant_files(revealed, "final") == ("model.pt", "seed_challenge", "seed_training")
+    assert "seed_membership" in participant_files(hidden, "train")
+    assert organizer_files("dev") == ("solution.csv", "record.json")

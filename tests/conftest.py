@@ -105,6 +105,8 @@ def celery_worker_process(
     app.conf.broker_url = REDIS_URL
     app.conf.task_always_eager = False
     app._pool = None
+    # Eager calls earlier in the session acquire producers too: drop that pool (old broker).
+    app.amqp._producer_pool = None
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -121,6 +123,7 @@ def celery_worker_process(
     finally:
         app.conf.broker_url, app.conf.task_always_eager = previous
         app._pool = None
+        app.amqp._producer_pool = None
         _stop(proc)
         log.close()
 

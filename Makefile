@@ -35,7 +35,8 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: setup services lint
-	DATABASE_URL=$(TEST_DATABASE_URL) ARENA_TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) ARENA_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/scoring.py

@@ -2,9 +2,10 @@
 
 After a submission is scored, the neighbours on each phase's leaderboard are compared with
 ``scoring.paired_bootstrap`` over models on every scenario, and the verdict is cached per pair,
-so the leaderboard itself only reads a table. Two entries are *separated* when the bootstrap
-separates them at 95% on at least one scenario and the difference of the mean primary metric
-points the same way; otherwise the lower one is marked tied with the one above.
+so the leaderboard itself only reads a table. Two entries are *separated* when the paired
+bootstrap separates them at 95% on at least one scenario; otherwise the lower one is marked tied
+with the one above. (A bootstrap of the mean over scenarios would need the resampled
+differences, which ``scoring.paired_bootstrap`` summarises away.)
 """
 
 import itertools

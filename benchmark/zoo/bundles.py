@@ -46,6 +46,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; bundles are read by the web server
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         "--attacks", default=",".join(REGISTRY), help="comma-separated names (default: all)"
     )
     rep.add_argument("--cache-dir", help="keep observations here between runs")
+    rep.add_argument("--queries", type=int, default=1, help="queries per image (flip, shifts)")
     rep.add_argument(
         "--solutions",
         help="an organizer's solutions directory: score the dev models instead of train halves",
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("attack", choices=list(REGISTRY))
     pre.add_argument("-o", "--output", required=True, help="the zip to write")
     pre.add_argument("--cache-dir", help="keep observations here between runs")
+    pre.add_argument("--queries", type=int, default=1, help="queries per image (flip, shifts)")
     return parser
 
 
@@ -49,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 names=names,
                 cache_dir=args.cache_dir,
                 solutions=args.solutions,
+                queries=args.queries,
                 progress=lambda row: print("  ".join(format_row(row)), flush=True),
             )
             print()
@@ -57,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             tracks = find_tracks(args.bundle)
             if len(tracks) != 1:
                 raise ValueError(f"{args.bundle} holds {len(tracks)} tracks; name one")
-            predictions = predict_bundle(tracks[0], args.attack, cache_dir=args.cache_dir)
+            predictions = predict_bundle(
+                tracks[0], args.attack, cache_dir=args.cache_dir, queries=args.queries
+            )
             write_submission_zip(predictions, args.output, track=tracks[0].name)
             print(f"wrote {args.output}")
     except ValueError as error:

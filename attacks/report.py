@@ -60,10 +60,13 @@ def find_tracks(bundle_dir: str | Path) -> list[Path]:
 
 
 def _observations(
-    track: Track, targets: Targets, cache_dir: str | Path | None
+    track: Track, targets: Targets, cache_dir: str | Path | None, queries: int
 ) -> Iterable[tuple[str, Observations]]:
     for scenario, directory in scenario_dirs(track).items():
-        yield scenario, observe(directory, track=track, targets=targets, cache_dir=cache_dir)
+        yield (
+            scenario,
+            observe(directory, track=track, targets=targets, cache_dir=cache_dir, queries=queries),
+        )
 
 
 def with_solutions(obs: Observations, solutions: Path, phase: str = "dev") -> Observations:
@@ -107,6 +110,7 @@ def report(
     names: Iterable[str] | None = None,
     cache_dir: str | Path | None = None,
     solutions: str | Path | None = None,
+    queries: int = 1,
     progress: Callable[[Row], None] | None = None,
 ) -> list[Row]:
     """Score attacks on the train models of every scenario of every track of a bundle.
@@ -124,6 +128,8 @@ def report(
         Observation cache (see :func:`attacks.observe`).
     solutions : path, keyword-only
         The organizer's ``solutions`` directory (``<track>/<track>_<scenario>/dev/...``).
+    queries : int, keyword-only
+        Queries per point (see :func:`attacks.observe`).
     progress : callable, keyword-only
         Called with each row as soon as it is computed.
 
@@ -138,7 +144,7 @@ def report(
     for track_dir in find_tracks(bundle_dir):
         track = open_track(track_dir)
         targets: Targets = "train" if solutions is None else "dev+final"
-        for scenario, obs in _observations(track, targets, cache_dir):
+        for scenario, obs in _observations(track, targets, cache_dir, queries):
             if solutions is not None:
                 scenario_solutions = Path(solutions) / track_dir.name
                 obs = with_solutions(obs, scenario_solutions / f"{track_dir.name}_{scenario}")
@@ -160,7 +166,7 @@ def report(
 
 
 def predict_bundle(
-    track_dir: str | Path, name: str, *, cache_dir: str | Path | None = None
+    track_dir: str | Path, name: str, *, cache_dir: str | Path | None = None, queries: int = 1
 ) -> dict[str, dict[ModelId, np.ndarray]]:
     """An attack's predictions for every dev and final model of every scenario of a track.
 
@@ -169,7 +175,8 @@ def predict_bundle(
     get(name)
     track = open_track(track_dir)
     return {
-        scenario: run(name, obs) for scenario, obs in _observations(track, "dev+final", cache_dir)
+        scenario: run(name, obs)
+        for scenario, obs in _observations(track, "dev+final", cache_dir, queries)
     }
 
 

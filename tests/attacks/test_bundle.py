@@ -26,7 +26,7 @@ def load_model(directory):
 
 
 def test_every_target_and_shadow_is_observed_on_the_right_points(track_dir):
-    obs = observe(track_dir / "tiny_inf", population=50)
+    obs = observe(track_dir / "tiny_inf", population=50, queries=2)
     data = load_dataset("digits")
     assert obs.target_ids == (("dev", 4), ("dev", 5), ("final", 6))
     assert obs.shadow_logits.shape[0] == 4

@@ -39,44 +39,60 @@ def scenario_headers(*, track: Track) -> list[dict[str, Any]]:
     ]
 
 
+def _fmt(value: float | None, digits: int) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
 def leaderboard_table(
     board: dict[str, Any],
     *,
     track: Track,
     limit: int | None,
     user: AnyUser,
+    full: bool | None = None,
+    skip: int = 0,
 ) -> dict[str, Any]:
-    """The leaderboard of ``leaderboard_for_phase`` as header and rows of cells.
+    """The leaderboard of ``leaderboard_for_phase`` as header and rows of formatted cells.
 
-    Full boards (``limit=None``) get a column per metric per scenario; limited ones (the track
-    page) only the primary metric. Every scenario ends with its empirical ε lower bound.
-    Baselines are kept whatever the limit; participants stop after ``limit`` rows.
+    Full boards get a column per metric per scenario; the track page's board only the primary
+    metric (``full`` defaults to ``limit is None``). Participants ranked ``skip + 1`` to
+    ``skip + limit`` are kept (all after ``skip`` when ``limit`` is None); baselines always.
+    Numbers are formatted here, once, rather than by template filters per cell.
+    Every scenario ends with its empirical ε lower bound.
     """
-    keys = [key for key, _ in METRICS] if limit is None else [track.primary]
+    full = limit is None if full is None else full
+    keys = [key for key, _ in METRICS] if full else [track.primary]
     labels = [METRIC_LABELS.get(key, key) for key in keys]
     by_slug = {s["slug"]: s for s in scenario_headers(track=track)}
     scenarios = [
         {**by_slug.get(slug, {"slug": slug, "epsilon": "?", "is_dp": False}), "labels": labels}
         for slug in board["scenarios"]
     ]
+    username = user.get_username() if user.is_authenticated else None
     rows = []
     participants = 0
     for row in board["rows"]:
         if not row["is_baseline"]:
             participants += 1
-            if limit is not None and participants > limit:
+            if participants <= skip or (limit is not None and participants > skip + limit):
                 continue
         cells = []
         for slug in board["scenarios"]:
             values = row["per_scenario"].get(slug) or {}
             cells.append(
-                {"values": [values.get(key) for key in keys], "eps_lb": values.get("eps_lb")}
+                {
+                    "values": [_fmt(values.get(key), 4) for key in keys],
+                    "eps_lb": _fmt(values.get("eps_lb"), 2),
+                }
             )
+        ci = row.get("ci") or (None, None)
         rows.append(
             {
                 **row,
                 "cells": cells,
-                "mine": bool(user.is_authenticated and row["username"] == user.get_username()),
+                "score_text": _fmt(row.get("score"), 4),
+                "ci_text": f"[{_fmt(ci[0], 3)}, {_fmt(ci[1], 3)}]",
+                "mine": username is not None and row["username"] == username,
             }
         )
     return {
@@ -86,7 +102,7 @@ def leaderboard_table(
         "columns": 3 + len(scenarios) * (len(keys) + 1),
         "primary_label": METRIC_LABELS.get(track.primary, track.primary),
         "participants": participants,
-        "truncated": limit is not None and participants > limit,
+        "truncated": limit is not None and participants > skip + limit,
     }
 
 

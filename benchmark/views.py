@@ -28,8 +28,9 @@ from benchmark.page_selectors import (
 )
 
 PHASES = ("dev", "final")
-# Rows of the leaderboard shown on the track page; the leaderboard page shows every row.
+# Rows of the leaderboard shown on the track page, and per page of the leaderboard page.
 TRACK_PAGE_ROWS = 10
+LEADERBOARD_PAGE_ROWS = 100
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -57,18 +58,27 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form}, status=status)
 
 
-def _board(request: HttpRequest, track: Track, phase: str, *, limit: int | None) -> dict[str, Any]:
+def _board(
+    request: HttpRequest, track: Track, phase: str, *, limit: int, full: bool, page: int = 1
+) -> dict[str, Any]:
     """One phase's leaderboard shaped for the table, with its figures. Before the reveal the
     selector gives the final phase to staff only (shown to them as a preview)."""
-    board = selectors.leaderboard_for_phase(track=track, phase=phase, user=request.user)
+    skip = (page - 1) * limit
+    board = selectors.leaderboard_for_phase(
+        track=track, phase=phase, user=request.user, ranks=(skip + 1, skip + limit)
+    )
     if not board["visible"]:
         return {"phase": phase, "visible": False, "preview": False, "table": None, "figures": {}}
     return {
         "phase": phase,
         "visible": True,
         "preview": phase == "final" and not board["revealed"],
-        "table": leaderboard_table(board, track=track, limit=limit, user=request.user),
-        "figures": selectors.leaderboard_figures(track=track, phase=phase, user=request.user)
+        "table": leaderboard_table(
+            board, track=track, limit=limit, full=full, skip=skip, user=request.user
+        ),
+        "figures": selectors.leaderboard_figures(
+            track=track, phase=phase, user=request.user, rows=board["rows"]
+        )
         if board["rows"]
         else {},
     }
@@ -94,8 +104,8 @@ def _track_page(
         "quota": selectors.quota_for_user(track=track, user=user)
         if user.is_authenticated
         else None,
-        "dev": _board(request, track, "dev", limit=TRACK_PAGE_ROWS),
-        "final": _board(request, track, "final", limit=TRACK_PAGE_ROWS),
+        "dev": _board(request, track, "dev", limit=TRACK_PAGE_ROWS, full=False),
+        "final": _board(request, track, "final", limit=TRACK_PAGE_ROWS, full=False),
         "attack_form": AttackRunForm() if user.is_staff else None,
     }
     return render(request, "benchmark/track_detail.html", context, status=status)
@@ -130,10 +140,19 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     phase = request.GET.get("phase", "dev")
     if phase not in PHASES:
         raise Http404(f"no phase {phase!r}; use dev or final")
+    page = request.GET.get("page", "1")
+    if not page.isdigit() or int(page) < 1:
+        raise Http404(f"no page {page!r}")
+    board = _board(request, track, phase, limit=LEADERBOARD_PAGE_ROWS, full=True, page=int(page))
+    pages = 1
+    if board["table"] is not None:
+        pages = max(1, -(-board["table"]["participants"] // LEADERBOARD_PAGE_ROWS))
     context = {
         "track": track,
         "scenarios": scenario_headers(track=track),
-        "board": _board(request, track, phase, limit=None),
+        "board": board,
+        "page": int(page),
+        "pages": pages,
     }
     return render(request, "benchmark/leaderboard.html", context)
 

@@ -86,8 +86,14 @@ def chosen_submissions(*, track: Track) -> tuple[list[int], list[int]]:
     return chosen, baselines
 
 
-def leaderboard_for_phase(*, track: Track, phase: str, user: AnyUser) -> dict[str, Any]:
+def leaderboard_for_phase(
+    *, track: Track, phase: str, user: AnyUser, ranks: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """The leaderboard of ``track`` on ``phase`` (``"dev"`` or ``"final"``).
+
+    With ``ranks=(first, last)`` only the baselines and the participants ranked ``first`` to
+    ``last`` carry their per-scenario figures (one page of a long board); the others have an
+    empty ``per_scenario``. The ranking itself always covers every participant.
 
     Returns
     -------
@@ -112,7 +118,21 @@ def leaderboard_for_phase(*, track: Track, phase: str, user: AnyUser) -> dict[st
     }
     if not visible:
         return board
-    board["rows"] = ranked_rows(track=track, phase=phase)
+    if ranks is None:
+        board["rows"] = ranked_rows(track=track, phase=phase)
+        return board
+    rows = ranked_rows(track=track, phase=phase, details=False)
+    first, last = ranks
+    wanted = {
+        row["submission_id"]: row
+        for row in rows
+        if row["is_baseline"] or first <= row["rank"] <= last
+    }
+    for submission_id, per_scenario in LeaderboardEntry.objects.filter(
+        submission_id__in=list(wanted), phase=phase, is_current=True
+    ).values_list("submission_id", "per_scenario"):
+        wanted[submission_id]["per_scenario"] = per_scenario
+    board["rows"] = rows
     return board
 
 
@@ -180,14 +200,23 @@ def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[
 
 
 def leaderboard_figures(
-    *, track: Track, phase: str, user: AnyUser, top: int = 5
+    *,
+    track: Track,
+    phase: str,
+    user: AnyUser,
+    top: int = 5,
+    rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Per scenario, the log-log ROC of the ``top`` ranked entries and every baseline."""
+    """Per scenario, the log-log ROC of the ``top`` ranked entries and every baseline.
+
+    ``rows``, the rows of a :func:`leaderboard_for_phase` already read, saves reading them again.
+    """
     check_phase(phase)
     scenarios = list(track.scenarios.order_by("position").values_list("slug", flat=True))
     if phase == "final" and not final_visible(track=track, user=user):
         return {}
-    rows = ranked_rows(track=track, phase=phase, details=False)
+    if rows is None:
+        rows = ranked_rows(track=track, phase=phase, details=False)
     ranked = [row for row in rows if not row["is_baseline"]][:top]
     names = {row["submission_id"]: f"#{row['rank']} {row['username']}" for row in ranked}
     for row in rows:

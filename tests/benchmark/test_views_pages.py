@@ -246,3 +246,20 @@ def test_an_empty_board_says_so_and_draws_no_figure(client, track):
     page = html(client.get("/tracks/tiny/leaderboard/?phase=dev"))
     assert '<td class="text muted" colspan="23">No scored submission yet.</td>' in page
     assert "data-figure=" not in page and "plotly.min.js" not in page
+
+
+def test_a_long_leaderboard_is_paged_with_ranks_kept(client, track, board, monkeypatch):
+    monkeypatch.setattr("benchmark.views.LEADERBOARD_PAGE_ROWS", 1)
+
+    def table(page: str) -> str:
+        return page[page.index('<table class="board">') : page.index("</table>")]
+
+    first = html(client.get("/tracks/tiny/leaderboard/?phase=dev"))
+    assert "alice" in table(first) and "bob" not in table(first)
+    assert "page 1 of 2" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    second = html(client.get("/tracks/tiny/leaderboard/?phase=dev&page=2"))
+    assert "bob" in table(second) and "alice" not in table(second)
+    assert re.search(r'<td class="text rank">2\b', table(second))
+    assert "page 2 of 2" in second and 'rel="prev"' in second
+    for bad in ("0", "x", "-1"):
+        assert client.get(f"/tracks/tiny/leaderboard/?phase=dev&page={bad}").status_code == 404

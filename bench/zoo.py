@@ -16,6 +16,7 @@ Usage: ``python bench/zoo.py [--threads 1] [--n 10240] [--models 16]``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmark.zoo.engine import DPSettings, TrainConfig, forward_many, train_group
 from benchmark.zoo.models import MLP

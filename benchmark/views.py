@@ -30,7 +30,7 @@ from benchmark.page_selectors import (
 PHASES = ("dev", "final")
 # Rows of the leaderboard shown on the track page, and per page of the leaderboard page.
 TRACK_PAGE_ROWS = 10
-LEADERBOARD_PAGE_ROWS = 100
+LEADERBOARD_PAGE_ROWS = 50
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

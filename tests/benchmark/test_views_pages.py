@@ -10,21 +10,9 @@ from django.utils import timezone
 from benchmark import services
 from benchmark.models import Submission, Track
 from tests.benchmark import factories
+from tests.benchmark.helpers import scored
 
 pytestmark = pytest.mark.django_db
-
-
-def _scored(track: Track, user, *, skill: float, seed: int = 0) -> Submission:
-    submission = services.submission_create(
-        track=track,
-        user=user,
-        upload=factories.submission_zip(track, skill=skill, seed=seed),
-        filename=f"{user.username}.zip",
-    )
-    services.submission_score(submission_id=submission.pk)
-    submission.refresh_from_db()
-    assert submission.status == "scored", submission.message
-    return submission
 
 
 @pytest.fixture
@@ -45,7 +33,7 @@ def bob():
 @pytest.fixture
 def board(track, alice, bob):
     """Two scored participants on the tiny track."""
-    return {"alice": _scored(track, alice, skill=2.0), "bob": _scored(track, bob, skill=0.5)}
+    return {"alice": scored(track, alice, skill=2.0), "bob": scored(track, bob, skill=0.5)}
 
 
 def html(response) -> str:

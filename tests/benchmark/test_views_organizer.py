@@ -13,16 +13,6 @@ BUTTONS = ("reveal", "rescore", "attacks")
 
 
 @pytest.fixture
-def track():
-    return factories.ready_track("tiny")
-
-
-@pytest.fixture
-def alice():
-    return factories.UserFactory(username="alice")
-
-
-@pytest.fixture
 def staff():
     return factories.StaffFactory(username="organizer")
 

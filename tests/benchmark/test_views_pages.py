@@ -16,16 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def track():
-    return factories.ready_track("tiny")
-
-
-@pytest.fixture
-def alice():
-    return factories.UserFactory(username="alice")
-
-
-@pytest.fixture
 def bob():
     return factories.UserFactory(username="bob")
 

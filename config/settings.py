@@ -149,10 +149,6 @@ SPECTACULAR_SETTINGS = {
 ARENA_SCORE_MAX_BYTES = env.int("ARENA_SCORE_MAX_BYTES", default=4_000_000)
 
 # --- Competition ---------------------------------------------------------------------------
-# A submission in `queued`/`scoring` for longer than this is re-queued by the watchdog, and
-# failed with a message after ARENA_SCORING_MAX_ATTEMPTS tries.
-ARENA_SCORING_STUCK_AFTER = env.int("ARENA_SCORING_STUCK_AFTER", default=900)
-ARENA_SCORING_MAX_ATTEMPTS = env.int("ARENA_SCORING_MAX_ATTEMPTS", default=3)
 # Reference attacks run as baselines as soon as a track's zoo is built ("all": the registry).
 ARENA_AUTO_BASELINES: list[str] = env.list("ARENA_AUTO_BASELINES", default=["all"])
 # The organizer account `arena_bootstrap` creates once (its password is printed once).
@@ -173,9 +169,29 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # Poll the folder often: upload -> scored waits on this in `make run`.
+        "polling_interval": 0.1,
     }
     for _folder in ("queue", "control", "processed"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+else:
+    # Redis. A message a worker took stays in Redis's "unacked" set until the task ends
+    # (acks_late); if the worker dies, Redis puts it back after ``visibility_timeout``, checked
+    # every ``unacked_restore_interval`` seconds by every live worker. The job rows make a
+    # second delivery harmless (a running job's claim drops it), so the timeout is short: it
+    # is a second path to recovery beside the sweeper, not the only one. Publishing gives up
+    # after ``socket_connect_timeout`` so that a request never hangs on a dead broker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("ARENA_REDIS_VISIBILITY_TIMEOUT", default=60),
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+        "retry_on_timeout": False,
+    }
+    # A worker takes a message only when a slot is free: nothing waits hidden behind a long
+    # zoo or attack task while another worker is idle.
+    CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -189,6 +205,7 @@ CELERY_TASK_ROUTES = {
     "benchmark.run_attack": {"queue": "attacks"},
     "benchmark.*": {"queue": "scoring"},
 }
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # workers and beat wait out a broker outage
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -211,9 +228,18 @@ CELERY_BEAT_SCHEDULE = {
     }
     for queue in ("scoring", "zoo", "attacks")
 }
+# Jobs (benchmark/services/jobs.py): a running job's lease lasts ARENA_JOB_LEASE seconds and
+# its worker renews it every third of that; the sweeper runs every ARENA_JOB_SWEEP_EVERY
+# seconds. A worker killed outright therefore loses its job for at most lease + sweep period.
+ARENA_JOB_DEFAULTS = {
+    "lease_seconds": env.int("ARENA_JOB_LEASE", default=30),
+    "requeue_after": 300,
+    "max_attempts": 3,
+}
+ARENA_JOB_SWEEP_EVERY = env.float("ARENA_JOB_SWEEP_EVERY", default=10.0)
 CELERY_BEAT_SCHEDULE["watchdog"] = {
     "task": "benchmark.watchdog",
-    "schedule": 60.0,
-    "options": {"queue": "scoring", "expires": 55},
+    "schedule": ARENA_JOB_SWEEP_EVERY,
+    "options": {"queue": "scoring", "expires": ARENA_JOB_SWEEP_EVERY},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -4,13 +4,14 @@ from django.utils import timezone
 
 from benchmark.models import WorkerHeartbeat
 from benchmark.services.baselines import attack_queue, attack_run
-from benchmark.services.scores import submission_score, submissions_watchdog
+from benchmark.services.scores import submission_abandon, submission_score
 from benchmark.services.submissions import submission_create, submission_set_flags
 from benchmark.services.ties import leaderboard_compare
 from benchmark.services.tracks import track_create, track_rescore, track_reveal
 from benchmark.services.zoo import (
     zoo_build_chunk,
     zoo_build_fail,
+    zoo_build_fan_out,
     zoo_build_queue,
     zoo_build_start,
     zoo_finalize,
@@ -29,15 +30,16 @@ __all__ = [
     "attack_run",
     "heartbeat_record",
     "leaderboard_compare",
+    "submission_abandon",
     "submission_create",
     "submission_score",
     "submission_set_flags",
-    "submissions_watchdog",
     "track_create",
     "track_rescore",
     "track_reveal",
     "zoo_build_chunk",
     "zoo_build_fail",
+    "zoo_build_fan_out",
     "zoo_build_queue",
     "zoo_build_start",
     "zoo_finalize",

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import AnyUser, Submission, Track
 from benchmark.services import io
+from benchmark.services.jobs import job_enqueue
 from benchmark.services.submissions import submission_create
 from benchmark.services.tracks import track_spec
 
@@ -24,10 +25,17 @@ def attack_queue(*, track: Track, attack: str, by: AnyUser | None) -> None:
         raise ApplicationError(f"unknown attack {attack!r}; known: {known}")
     if track.build_status != Track.BuildStatus.READY:
         raise NotReady(f"the zoo of {track.slug} is not built yet ({track.build_status})")
+    by_id = by.pk if isinstance(by, User) else None
+    attack_enqueue(track_id=track.pk, attack=attack, by_id=by_id)
+
+
+def attack_enqueue(*, track_id: int, attack: str, by_id: int | None = None) -> None:
+    """Queue one run of ``attack`` on a track (coalesced while one waits)."""
     from benchmark import tasks
 
-    by_id = by.pk if isinstance(by, User) else None
-    tasks.run_attack.delay_on_commit(track.pk, attack, by_id)
+    job_enqueue(
+        task=tasks.run_attack, args=[track_id, attack, by_id], key=f"attack:{track_id}:{attack}"
+    )
 
 
 def attack_run(*, track_id: int, attack: str, by_id: int | None) -> Submission:

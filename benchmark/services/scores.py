@@ -1,7 +1,4 @@
-"""Scoring a stored submission against the zoo's solutions; the watchdog that keeps none stuck."""
-
-import datetime as dt
-import logging
+"""Scoring a stored submission against the zoo's solutions."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -9,8 +6,8 @@ from django.utils import timezone
 import scoring
 from benchmark.models import LeaderboardEntry, ScenarioScore, Submission
 from benchmark.services import io
-
-logger = logging.getLogger(__name__)
+from benchmark.services.jobs import job_enqueue
+from benchmark.services.submissions import quota_refund
 
 #: Written on every score row; a change of scoring rules bumps it (and the tie cache with it).
 SCORER_VERSION = "mico-1"
@@ -116,53 +113,49 @@ def leaderboard_entries(
 
 
 def _finish(
-    submission_id: int, *, status: str, message: str = "", errors: list | None = None
+    submission_id: int, *, attempt: int, status: str, message: str = "", errors: list | None = None
 ) -> None:
-    Submission.objects.filter(pk=submission_id, status=Submission.Status.SCORING).update(
-        status=status, message=message, errors=errors or [], status_changed_at=timezone.now()
-    )
+    Submission.objects.filter(
+        pk=submission_id, status=Submission.Status.SCORING, scoring_attempts=attempt
+    ).update(status=status, message=message, errors=errors or [], status_changed_at=timezone.now())
 
 
-def submission_score(*, submission_id: int, max_attempts: int = 3) -> Submission | None:
+def submission_score(*, submission_id: int) -> Submission | None:
     """Score a queued submission on every scenario and phase; idempotent.
 
-    A submission that is already scored or failed is left alone. Whatever happens, the
-    submission does not stay in ``scoring``: a problem with the zip fails it with a message a
-    person understands; any other error puts it back in the queue (or fails it after
-    ``max_attempts``) and propagates, so the task can retry transient errors.
+    A submission that is already scored or failed is left alone. A problem with the zip fails
+    it with a message a person understands; any other error propagates with the submission
+    still in ``scoring``, for the job to run again (``submission_abandon`` ends it when the
+    job gives up). Each run claims the submission with a new attempt number and writes its
+    scores only if no later run has claimed it since, so two runs never both write.
     """
     submission = _claim(submission_id)
     if submission is None:
         return None
+    attempt = submission.scoring_attempts
     try:
         rows = _compute(submission)
     except scoring.SubmissionError as error:
         problems = io.problems_of(error)
         _finish(
             submission_id,
+            attempt=attempt,
             status=Submission.Status.FAILED,
             message=f"the zip could not be scored: {problems[0]['reason']}",
             errors=problems,
         )
         return Submission.objects.get(pk=submission_id)
-    except BaseException as error:
-        logger.exception("scoring submission %s failed", submission_id)
-        if submission.scoring_attempts >= max_attempts:
-            _finish(
-                submission_id,
-                status=Submission.Status.FAILED,
-                message=(
-                    f"scoring failed {submission.scoring_attempts} times "
-                    f"({type(error).__name__}); the organizers can re-score it"
-                ),
-            )
-        else:
-            _finish(submission_id, status=Submission.Status.QUEUED)
-        raise
+    _store(submission_id, attempt=attempt, rows=rows)
+    return Submission.objects.get(pk=submission_id)
+
+
+def _store(submission_id: int, *, attempt: int, rows: list[ScenarioScore]) -> bool:
+    """Write one run's scores and mark the submission scored, unless a later run claimed it
+    (or it is no longer being scored). Returns whether this run's scores were written."""
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission_id)
-        if locked.status != Submission.Status.SCORING:
-            return locked
+        if locked.status != Submission.Status.SCORING or locked.scoring_attempts != attempt:
+            return False
         ScenarioScore.objects.filter(submission=locked, is_current=True).update(is_current=False)
         ScenarioScore.objects.bulk_create(rows)
         LeaderboardEntry.objects.filter(submission=locked, is_current=True).update(is_current=False)
@@ -174,43 +167,31 @@ def submission_score(*, submission_id: int, max_attempts: int = 3) -> Submission
         locked.save(update_fields=["status", "message", "errors", "status_changed_at"])
         from benchmark import tasks
 
-        tasks.leaderboard_compare.delay_on_commit(submission.track_id)
-    return locked
+        job_enqueue(
+            task=tasks.leaderboard_compare,
+            args=[locked.track_id],
+            key=f"compare:{locked.track_id}",
+        )
+    return True
 
 
-def submissions_watchdog(*, stuck_after: dt.timedelta, max_attempts: int) -> dict[str, int]:
-    """Re-queue submissions stuck in ``queued``/``scoring`` past ``stuck_after``; fail them
-    with a message once they have had ``max_attempts`` tries."""
-    cutoff = timezone.now() - stuck_after
-    requeued: list[int] = []
-    failed = 0
+def submission_abandon(*, submission_id: int, reason: str) -> Submission | None:
+    """Fail a submission whose scoring could not finish for a reason outside the zip (a worker
+    lost, a time limit, a bug), and give its upload back to the participant's quota."""
     with transaction.atomic():
-        stuck = (
-            Submission.objects.select_for_update(skip_locked=True)
-            .filter(
-                status__in=[Submission.Status.QUEUED, Submission.Status.SCORING],
-                status_changed_at__lt=cutoff,
-            )
-            .only("pk", "status", "scoring_attempts")
+        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or submission.status not in (
+            Submission.Status.QUEUED,
+            Submission.Status.SCORING,
+        ):
+            return submission
+        refunded = quota_refund(submission=submission)
+        submission.status = Submission.Status.FAILED
+        submission.message = (
+            f"scoring could not finish ({reason}); this is not a problem with your zip"
+            + (", and the upload no longer counts against your quota" if refunded else "")
+            + ". The organizers can re-score it."
         )
-        for submission in stuck:
-            if submission.scoring_attempts >= max_attempts:
-                Submission.objects.filter(pk=submission.pk).update(
-                    status=Submission.Status.FAILED,
-                    status_changed_at=timezone.now(),
-                    message=(
-                        f"scoring did not finish after {submission.scoring_attempts} tries "
-                        "(a worker may have stopped); the organizers can re-score it"
-                    ),
-                )
-                failed += 1
-            else:
-                requeued.append(submission.pk)
-        Submission.objects.filter(pk__in=requeued).update(
-            status=Submission.Status.QUEUED, status_changed_at=timezone.now()
-        )
-        from benchmark import tasks
-
-        for submission_id in requeued:
-            tasks.score_submission.delay_on_commit(submission_id)
-    return {"requeued": len(requeued), "failed": failed}
+        submission.status_changed_at = timezone.now()
+        submission.save(update_fields=["status", "message", "status_changed_at"])
+    return submission

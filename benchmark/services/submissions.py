@@ -20,6 +20,7 @@ from benchmark.errors import (
 )
 from benchmark.models import AnyUser, DailyUsage, Entrant, Submission, Track
 from benchmark.services import io
+from benchmark.services.jobs import job_enqueue
 
 
 def utc_day_bounds(now: dt.datetime | None = None) -> tuple[dt.date, dt.datetime]:
@@ -142,11 +143,13 @@ def submission_create(
         _refuse(track, owner, not privileged, io.problems_of(error))
     digest = hashlib.sha256(upload).hexdigest()
     with transaction.atomic():
-        if not privileged and owner is not None:
+        counted = not privileged and owner is not None
+        if counted and owner is not None:
             _book_valid(track, owner)
         submission = Submission(
             track=track,
             owner=owner,
+            counted=counted,
             filename=filename[:255],
             sha256=digest,
             size=len(upload),
@@ -157,8 +160,34 @@ def submission_create(
         submission.save()
         from benchmark import tasks
 
-        tasks.score_submission.delay_on_commit(submission.pk)
+        job_enqueue(task=tasks.score_submission, args=[submission.pk], key=score_key(submission.pk))
     return submission
+
+
+def score_key(submission_id: int) -> str:
+    """The coalescing key of a submission's scoring job."""
+    return f"score:{submission_id}"
+
+
+def quota_refund(*, submission: Submission) -> bool:
+    """Give a counted upload back to its owner's quotas (the day it was made, and the total).
+
+    For failures that were not the participant's; call inside a transaction. Returns whether
+    anything was given back (an upload is refunded at most once).
+    """
+    if not submission.counted or submission.owner_id is None:
+        return False
+    entrant = Entrant.objects.select_for_update().get(
+        track_id=submission.track_id, user_id=submission.owner_id
+    )
+    day = submission.created_at.astimezone(dt.UTC).date()
+    DailyUsage.objects.filter(entrant=entrant, day=day, valid__gt=0).update(valid=F("valid") - 1)
+    Entrant.objects.filter(pk=entrant.pk, valid_total__gt=0).update(
+        valid_total=F("valid_total") - 1
+    )
+    Submission.objects.filter(pk=submission.pk).update(counted=False)
+    submission.counted = False
+    return True
 
 
 def submission_set_flags(

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import AnyUser, Scenario, Submission, Track
+from benchmark.services.jobs import job_enqueue
+from benchmark.services.submissions import score_key
 from benchmark.zoo.tracks import TrackSpec, parse_track
 
 
@@ -76,9 +78,9 @@ def track_create(
         )
         for position, scenario in enumerate(spec.scenarios)
     )
-    from benchmark import tasks
+    from benchmark.services.zoo import zoo_build_queue
 
-    tasks.zoo_build_track.delay_on_commit(track.pk)
+    zoo_build_queue(track=track)
     return track
 
 
@@ -112,10 +114,10 @@ def track_rescore(*, track: Track) -> int:
         .values_list("pk", flat=True)
     )
     Submission.objects.filter(pk__in=ids).update(
-        status=Submission.Status.QUEUED, status_changed_at=timezone.now(), scoring_attempts=0
+        status=Submission.Status.QUEUED, status_changed_at=timezone.now()
     )
     from benchmark import tasks
 
     for submission_id in ids:
-        tasks.score_submission.delay_on_commit(submission_id)
+        job_enqueue(task=tasks.score_submission, args=[submission_id], key=score_key(submission_id))
     return len(ids)

@@ -13,6 +13,8 @@ from django.db import transaction
 
 from benchmark.models import Scenario, Track, ZooModel
 from benchmark.services import io
+from benchmark.services.baselines import attack_enqueue
+from benchmark.services.jobs import job_enqueue
 from benchmark.services.tracks import track_spec
 
 
@@ -23,12 +25,12 @@ def zoo_build_queue(*, track: Track) -> bool:
         return False
     from benchmark import tasks
 
-    tasks.zoo_build_track.delay_on_commit(track.pk)
+    job_enqueue(task=tasks.zoo_build_track, args=[track.pk], key=f"zoo:{track.pk}")
     return True
 
 
 def zoo_build_start(*, track_id: int) -> int:
-    """Mark the track as building; returns how many chunk tasks to queue (0: nothing to do)."""
+    """Mark the track as building; returns how many chunks its plan has (0: nothing to do)."""
     from benchmark.zoo import build as zoo_build
 
     with transaction.atomic():
@@ -39,6 +41,23 @@ def zoo_build_start(*, track_id: int) -> int:
         track.build_message = ""
         track.save(update_fields=["build_status", "build_message"])
     return len(zoo_build.plan(track_spec(track=track)))
+
+
+def zoo_build_fan_out(*, track_id: int) -> int:
+    """Start (or resume) a build: one ``zoo_build_chunk`` job per chunk, in one transaction.
+    Chunks whose files are complete are skipped by the library, so a resume redoes only what
+    was lost. Returns how many chunk jobs were queued."""
+    from benchmark import tasks
+
+    chunks = zoo_build_start(track_id=track_id)
+    with transaction.atomic():
+        for chunk_index in range(chunks):
+            job_enqueue(
+                task=tasks.zoo_build_chunk,
+                args=[track_id, chunk_index],
+                key=f"chunk:{track_id}:{chunk_index}",
+            )
+    return chunks
 
 
 def _record_models(track: Track, records: list[Any]) -> None:
@@ -121,10 +140,8 @@ def zoo_finalize(*, track_id: int) -> bool:
         track.zoo_fingerprint = _fingerprint(track)
         track.build_status = Track.BuildStatus.READY
         track.save(update_fields=["bundle", "zoo_fingerprint", "build_status"])
-        from benchmark import tasks
-
         for attack in _auto_baselines():
-            tasks.run_attack.delay_on_commit(track.pk, attack, None)
+            attack_enqueue(track_id=track.pk, attack=attack)
     return True
 
 

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from benchmark.models import Track
+from benchmark.models import Job, Track
 from tests.benchmark.factories import ready_track, track_toml
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +79,14 @@ def test_bootstrap_creates_the_organizer_once_and_registers_tracks_once(
     assert organizer.is_staff and organizer.check_password(password)
     assert password not in organizer.password, "only the hash is stored"
     assert Track.objects.filter(slug="demo-tiny").exists()
+    Job.objects.filter(task="benchmark.zoo_build_track").update(state=Job.State.FAILED)
     with django_capture_on_commit_callbacks() as callbacks:
         second = _run("arena_bootstrap")
     assert "password" not in second
     assert "queued again" in second and len(callbacks) == 1, "an unbuilt zoo resumes"
+    with django_capture_on_commit_callbacks() as callbacks:
+        _run("arena_bootstrap")
+    assert not callbacks, "a build already waiting for a worker is not queued twice"
+    waiting = Job.objects.filter(task="benchmark.zoo_build_track", state=Job.State.PENDING)
+    assert waiting.count() == 1
     assert Track.objects.count() == 1 and User.objects.count() == 1

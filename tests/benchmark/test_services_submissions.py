@@ -13,7 +13,8 @@ from benchmark.errors import (
     QuotaExceeded,
     SubmissionInvalid,
 )
-from benchmark.models import DailyUsage, ScenarioScore, Submission, Track
+from benchmark.models import DailyUsage, Job, ScenarioScore, Submission, Track
+from benchmark.services.jobs import job_run
 from tests.benchmark.factories import (
     broken_zip,
     make_staff,
@@ -183,17 +184,22 @@ def test_a_track_still_building_takes_no_submissions():
         )
 
 
-def test_missing_solutions_fail_the_submission_with_a_message_not_stuck_in_scoring(settings):
+def test_missing_solutions_fail_the_submission_with_a_message_not_stuck_in_scoring(
+    settings, django_capture_on_commit_callbacks
+):
     track = ready_track()
-    submission = services.submission_create(
-        track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
-    )
+    with django_capture_on_commit_callbacks(execute=False):
+        submission = services.submission_create(
+            track=track, user=make_user(), upload=submission_zip(track), filename="a.zip"
+        )
+    job = Job.objects.get(key=f"score:{submission.pk}")
     settings.ARENA_ZOO_ROOT = settings.ARENA_ZOO_ROOT / "elsewhere"
-    for attempt in range(1, 4):
-        with pytest.raises(ValueError):
-            services.submission_score(submission_id=submission.pk, max_attempts=3)
-        submission.refresh_from_db()
-        assert submission.status != Submission.Status.SCORING
-        assert submission.scoring_attempts == attempt
+    outcomes = []
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            outcomes.append(job_run(job_id=job.pk))
+    assert outcomes == ["retry", "retry", "failed"]
+    submission.refresh_from_db()
     assert submission.status == Submission.Status.FAILED
-    assert "3 times" in submission.message
+    assert submission.scoring_attempts == 3
+    assert "failed 3 times" in submission.message and "re-score" in submission.message

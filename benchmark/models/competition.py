@@ -185,6 +185,9 @@ class Submission(models.Model):
     message = models.TextField(blank=True, help_text="Why scoring failed, for a person.")
     errors = models.JSONField(default=list, blank=True)
     scoring_attempts = models.PositiveSmallIntegerField(default=0)
+    counted = models.BooleanField(
+        default=False, help_text="Counted against the owner's quota (refunded on our failures)."
+    )
     is_baseline = models.BooleanField(default=False)
     attack = models.CharField(max_length=64, blank=True)
     hidden = models.BooleanField(default=False)
@@ -340,19 +343,3 @@ class DailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entrant} on {self.day}: {self.valid} valid, {self.invalid} invalid"
-
-
-class WorkerHeartbeat(models.Model):
-    """The last time a worker took a heartbeat task off a queue and wrote to the database."""
-
-    hostname = models.CharField(max_length=255)
-    queue = models.CharField(max_length=32)
-    seen_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["hostname", "queue"], name="heartbeat_host_queue")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.hostname} on {self.queue} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -1,9 +1,11 @@
 """Observations of one scenario of a model bundle, computed once and cached.
 
-A bundle is MICO's layout: ``<track>/dataset.json`` and ``population.csv`` (the zoo's manifest),
-and ``<track>/<track>_<scenario>/<phase>/model_<i>/`` holding ``model.pt`` and seeds. Train
-models reveal their seeds, so their full training sets, hence their membership of every
-challenge point, are rebuilt with the zoo's split functions.
+A bundle is MICO's layout: ``<track>/<track>_<scenario>/<phase>/model_<i>/`` holding ``model.pt``
+and seeds, with the zoo's manifest and population beside ``<track>/`` (``<track>.dataset.json``,
+``<track>.population.csv``; inside it in older bundles, see
+:func:`benchmark.zoo.splits.track_files`). Train models reveal their seeds, so their full
+training sets, hence their membership of every challenge point, are rebuilt with the zoo's
+split functions.
 
 >>> obs = observe("bundle/demo-digits/demo-digits_inf", cache_dir="var/cache")  # doctest: +SKIP
 >>> predictions = attacks.run("lira-offline", obs)  # doctest: +SKIP
@@ -24,7 +26,7 @@ import torch
 from attacks import outputs
 from attacks.observations import Observations
 from benchmark.zoo.datasets import TensorData, load_dataset
-from benchmark.zoo.splits import MANIFEST, POPULATION, challenge_points
+from benchmark.zoo.splits import challenge_points, track_files
 from benchmark.zoo.tracks import TrackSpec
 
 __all__ = [
@@ -53,7 +55,7 @@ class Track:
     Attributes
     ----------
     root : Path
-        The track directory holding ``dataset.json``.
+        The track directory ``<track>/`` (its scenario folders).
     slug : str
     dataset : TensorData
     architecture : str
@@ -74,27 +76,33 @@ class Track:
 def open_track(track_dir: str | Path, *, dataset: TensorData | None = None) -> Track:
     """Read a bundle's manifest and load its dataset (or take ``dataset``).
 
+    Parameters
+    ----------
+    track_dir : path
+        The track directory ``<track>/``; its manifest and population lie beside it (or, in
+        older bundles, inside it).
+    dataset : TensorData, keyword-only
+        The track's dataset, if already loaded.
+
     Raises
     ------
     ValueError
-        If ``dataset.json`` is missing or lacks the dataset or architecture.
+        If the manifest is missing or lacks the dataset or architecture.
     """
     root = Path(track_dir)
-    path = root / MANIFEST
-    if not path.is_file():
-        raise ValueError(f"{root} has no {MANIFEST}: not a track bundle directory")
-    manifest = json.loads(path.read_text())
+    files = track_files(root)
+    manifest = json.loads(files.manifest.read_text())
     if dataset is None:
-        dataset = _load_dataset(manifest, root)
+        dataset = _load_dataset(manifest, files.manifest)
     architecture = manifest.get("architecture")
     if not isinstance(architecture, str):
-        raise ValueError(f"{path} names no architecture")
-    population = np.array((root / POPULATION).read_text().split(), dtype=np.int64)
+        raise ValueError(f"{files.manifest} names no architecture")
+    population = np.array(files.population.read_text().split(), dtype=np.int64)
     slug = str(manifest.get("track", manifest.get("slug", root.name)))
     return Track(root, slug, dataset, architecture, population, manifest)
 
 
-def _load_dataset(manifest: dict, root: Path) -> TensorData:
+def _load_dataset(manifest: dict, source: Path) -> TensorData:
     """The dataset a manifest describes, as ``{"dataset": {"name", "path", "size", "seed"}}``
     or with flat ``dataset``, ``dataset_path``, ``dataset_size`` and ``dataset_seed`` keys."""
     spec = manifest.get("dataset")
@@ -105,7 +113,7 @@ def _load_dataset(manifest: dict, root: Path) -> TensorData:
         name, path = spec, manifest.get("dataset_path", "")
         size, seed = manifest.get("dataset_size", 0), manifest.get("dataset_seed", 0)
     if not isinstance(name, str):
-        raise ValueError(f"{root / MANIFEST} names no dataset")
+        raise ValueError(f"{source} names no dataset")
     return load_dataset(name, path=str(path or ""), size=int(size or 0), seed=int(seed or 0))
 
 
@@ -186,8 +194,8 @@ def _training_set(track: Track, model_dir: Path) -> np.ndarray:
 def _fingerprint(track: Track, dirs: list[Path], options: dict) -> str:
     """Hash of every model file, seed, the manifest and the options: the cache key."""
     digest = hashlib.sha256(json.dumps({**options, "v": CACHE_VERSION}).encode())
-    for name in (MANIFEST, POPULATION):
-        digest.update((track.root / name).read_bytes())
+    for path in track_files(track.root):
+        digest.update(path.read_bytes())
     for directory in dirs:
         for file in sorted(directory.iterdir()):
             if file.is_file():

@@ -116,7 +116,7 @@ def _population(track: TrackSpec) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def manifest(track: TrackSpec) -> dict[str, Any]:
-    """The participant-facing ``dataset.json``."""
+    """The participant-facing ``<track>.dataset.json``."""
     data = track_dataset(track)
     return {
         "track": track.slug,
@@ -222,8 +222,9 @@ def build_chunk(
     track : TrackSpec
     chunk : Chunk or its ``dataclasses.asdict`` form
     out_dir : str or Path
-        Build directory: participant tree ``<out>/<track>/``, organizer tree
-        ``<out>/solutions/<track>/``.
+        Build directory: participant tree ``<out>/<track>/`` with ``<out>/<track>.dataset.json``
+        and ``<out>/<track>.population.csv`` beside it, organizer tree
+        ``<out>/solutions/<track>/`` (see :mod:`benchmark.zoo.bundles`).
     progress : callable, keyword-only
         Called with the fraction of the chunk done, in [0, 1].
 

@@ -2,14 +2,19 @@
 
 Participant tree (downloadable)::
 
-    <out>/<track>/dataset.json                 manifest: dataset, sizes, checksum, seeds
-    <out>/<track>/population.csv               public population rows, one per line
+    <out>/<track>.dataset.json                 manifest: dataset, sizes, checksum, seeds
+    <out>/<track>.population.csv               public population rows, one per line
     <out>/<track>/<track>_<scenario>/<phase>/model_<i>/
         model.pt           state_dict
         seed_challenge
         seed_training      train models, and dev/final when the track reveals it
         seed_membership    train models only
         solution.csv       train models only: one row of comma-separated 0/1
+
+``<track>/`` holds scenario folders only, as MICO's archives do, so MICO's starting-kit loop
+``for scenario in os.listdir("<track>")`` runs unchanged; the manifest and the population
+lie beside it (bundles written before kept them inside: :func:`benchmark.zoo.splits.track_files`
+reads both). The names carry the track's slug, so one build directory holds many tracks.
 
 Organizer tree (the scorer's ``--solutions``)::
 
@@ -32,7 +37,7 @@ from typing import Any
 
 import torch
 
-from benchmark.zoo.splits import MANIFEST, POPULATION
+from benchmark.zoo.splits import TrackFiles
 from benchmark.zoo.tracks import TrackSpec
 
 SOLUTIONS = "solutions"
@@ -92,17 +97,27 @@ def solution_bytes(membership: torch.Tensor) -> bytes:
 def write_track_files(
     track: TrackSpec, out_dir: str | Path, *, manifest: dict[str, Any], population: torch.Tensor
 ) -> None:
-    """Write (or rewrite identically) ``dataset.json`` and ``population.csv``."""
+    """Write (or rewrite identically) the track's manifest and population.
+
+    They go beside ``<out>/<track>/``; copies an older build left inside it are removed, so
+    that ``<track>/`` holds scenario folders only.
+    """
     if track.slug == SOLUTIONS:
         raise ValueError(f"track slug {SOLUTIONS!r} is reserved for the organizer tree")
     root = Path(out_dir) / track.slug
-    write_atomic(root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    files = TrackFiles.beside(root)
+    write_atomic(files.manifest, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     rows = "".join(f"{int(i)}\n" for i in population.tolist())
-    write_atomic(root / POPULATION, rows.encode())
+    write_atomic(files.population, rows.encode())
+    for stale in TrackFiles.inside(root):
+        stale.unlink(missing_ok=True)
 
 
 def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: str | Path) -> Path:
-    """Zip ``<out>/<track>/`` for download (no dev/final membership, no organizer files).
+    """Zip the participant tree of ``track`` for download (no dev/final membership).
+
+    The zip holds ``<track>.dataset.json`` and ``<track>.population.csv`` beside
+    ``<track>/``, which holds the scenario folders only.
 
     Parameters
     ----------
@@ -120,25 +135,34 @@ def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: s
     Raises
     ------
     ValueError
-        If a dev/final model directory holds membership information (never written by
-        :mod:`benchmark.zoo.build`; checked anyway).
+        If the track is not built (no manifest beside ``<track>/``, or a scenario folder
+        missing), or a dev/final model directory holds membership information (never written
+        by :mod:`benchmark.zoo.build`; checked anyway).
     """
     root = Path(out_dir) / track.slug
-    if not (root / MANIFEST).is_file():
-        raise ValueError(f"{root} is not a built track (no {MANIFEST})")
+    files = TrackFiles.beside(root)
+    for path in files:
+        if not path.is_file():
+            raise ValueError(f"{root} is not a built track (no {path.name} beside it)")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or path.name.startswith("."):
-                continue
-            relative = path.relative_to(root.parent)
-            parts = relative.parts
-            if len(parts) >= 3 and parts[2] in ("dev", "final"):
-                if path.name in ("seed_membership", "solution.csv"):
-                    raise ValueError(f"{relative} leaks membership of a {parts[2]} model")
-                if path.name == "seed_training" and not track.reveal_training_seeds:
-                    raise ValueError(f"{relative}: the track does not reveal training seeds")
-            archive.write(path, relative.as_posix())
+        for path in files:
+            archive.write(path, path.name)
+        for scenario in track.scenarios:
+            folder = root / f"{track.slug}_{scenario.slug}"
+            if not folder.is_dir():
+                raise ValueError(f"{folder} is missing: the track is not built")
+            for path in sorted(folder.rglob("*")):
+                if not path.is_file() or path.name.startswith("."):
+                    continue
+                relative = path.relative_to(root.parent)
+                phase = relative.parts[2]
+                if phase in ("dev", "final"):
+                    if path.name in ("seed_membership", "solution.csv"):
+                        raise ValueError(f"{relative} leaks membership of a {phase} model")
+                    if path.name == "seed_training" and not track.reveal_training_seeds:
+                        raise ValueError(f"{relative}: the track does not reveal training seeds")
+                archive.write(path, relative.as_posix())
     destination = Path(destination)
     write_atomic(destination, buffer.getvalue())
     return destination

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -159,13 +160,75 @@ def _read_seed(directory: Path, name: str) -> int | None:
     return int(file.read_text().strip()) if file.is_file() else None
 
 
-def find_manifest(model_dir: str | Path) -> Path:
-    """The track's ``dataset.json``: three levels above ``<track>_<scenario>/<phase>/model_<i>``."""
+class TrackFiles(NamedTuple):
+    """Where a track's manifest (``dataset.json``) and population (``population.csv``) live.
+
+    A bundle keeps them beside the track folder, as ``<track>.dataset.json`` and
+    ``<track>.population.csv``, so that ``<track>/`` holds scenario folders only, as MICO's
+    archives do (MICO's starting kit loops over ``os.listdir("<track>")``). Bundles written
+    before kept them inside, as ``<track>/dataset.json`` and ``<track>/population.csv``; they
+    are still read.
+    """
+
+    manifest: Path
+    population: Path
+
+    @classmethod
+    def beside(cls, track_dir: str | Path) -> TrackFiles:
+        """The files of ``track_dir`` in today's layout (whether or not they exist)."""
+        folder = Path(track_dir).resolve()
+        return cls(
+            folder.parent / f"{folder.name}.{MANIFEST}",
+            folder.parent / f"{folder.name}.{POPULATION}",
+        )
+
+    @classmethod
+    def inside(cls, track_dir: str | Path) -> TrackFiles:
+        """The files of ``track_dir`` in the older layout (whether or not they exist)."""
+        folder = Path(track_dir).resolve()
+        return cls(folder / MANIFEST, folder / POPULATION)
+
+
+def track_files(track_dir: str | Path) -> TrackFiles:
+    """The manifest and population of the track folder ``track_dir``: beside it, or inside it.
+
+    Raises
+    ------
+    ValueError
+        If ``track_dir`` has a manifest in neither place, or a manifest but no population.
+    """
+    for files in (TrackFiles.beside(track_dir), TrackFiles.inside(track_dir)):
+        if files.manifest.is_file():
+            if not files.population.is_file():
+                raise ValueError(f"{files.manifest} has no {files.population.name} beside it")
+            return files
+    beside = TrackFiles.beside(track_dir).manifest
+    raise ValueError(
+        f"{track_dir} is not a track bundle folder: neither {beside} nor "
+        f"{Path(track_dir) / MANIFEST} exists"
+    )
+
+
+def is_track_dir(path: str | Path) -> bool:
+    """True when ``path`` is a track folder with a manifest (beside it or inside it)."""
+    return Path(path).is_dir() and any(
+        files.manifest.is_file() for files in (TrackFiles.beside(path), TrackFiles.inside(path))
+    )
+
+
+def find_track_files(model_dir: str | Path) -> TrackFiles:
+    """The :class:`TrackFiles` of the track ``<track>/<track>_<scenario>/<phase>/model_<i>`` is in.
+
+    ``model_dir`` may also be a scenario, phase or track folder.
+    """
     directory = Path(model_dir).resolve()
-    for parent in [directory, *directory.parents][:4]:
-        if (parent / MANIFEST).is_file():
-            return parent / MANIFEST
-    raise ValueError(f"no {MANIFEST} found above {model_dir}")
+    for folder in [directory, *directory.parents][:4]:
+        if is_track_dir(folder):
+            return track_files(folder)
+    raise ValueError(
+        f"no {MANIFEST} found for {model_dir}: expected <track>.{MANIFEST} beside the "
+        f"<track>/ folder it is in"
+    )
 
 
 def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoints:
@@ -176,7 +239,8 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
     model_dir : str or Path
         A bundle directory ``<track>/<track>_<scenario>/<phase>/model_<i>/`` holding
         ``seed_challenge`` (and ``seed_membership``/``seed_training`` where revealed). The
-        track's ``dataset.json`` and ``population.csv`` are found three levels up.
+        track's manifest and population are found beside ``<track>/`` (see
+        :class:`TrackFiles`; inside it in older bundles).
     dataset : TensorData
         The track's dataset, e.g. ``load_dataset(**manifest["dataset"])``; its checksum
         must match the manifest.
@@ -185,6 +249,12 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
     -------
     ChallengePoints
         ``x``, ``y`` in the order ``prediction.csv`` must follow.
+
+    Raises
+    ------
+    ValueError
+        If no manifest is found, the dataset has the wrong size, or ``seed_challenge`` is
+        missing.
 
     Examples
     --------
@@ -197,14 +267,14 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
     tensor([ True, False, False,  True])
     """
     directory = Path(model_dir)
-    manifest_path = find_manifest(directory)
-    manifest = json.loads(manifest_path.read_text())
+    files = find_track_files(directory)
+    manifest = json.loads(files.manifest.read_text())
     if manifest["records"] != len(dataset):
         raise ValueError(
-            f"dataset has {len(dataset)} records, the manifest says {manifest['records']}"
+            f"dataset has {len(dataset)} records, {files.manifest} says {manifest['records']}"
         )
     population = torch.tensor(
-        [int(v) for v in (manifest_path.parent / POPULATION).read_text().split()], dtype=torch.int64
+        [int(v) for v in files.population.read_text().split()], dtype=torch.int64
     )
     keep = torch.ones(len(dataset), dtype=torch.bool)
     keep[population] = False

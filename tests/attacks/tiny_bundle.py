@@ -1,6 +1,8 @@
 """A tiny bundle in MICO's layout, written with the zoo's own split functions.
 
 Models keep their seeded initial weights (no training): observations only need their outputs.
+The manifest and population go inside ``<track>/`` (the older layout) unless ``beside=True``
+(the zoo's layout); ``attacks.report.find_tracks`` still looks inside only.
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ import torch
 
 from benchmark.zoo.datasets import load_dataset
 from benchmark.zoo.models import init_module
-from benchmark.zoo.splits import model_split, population_split
+from benchmark.zoo.splits import TrackFiles, model_split, population_split
 
 CHALLENGE, TRAINING, POPULATION = 10, 300, 150
 
 
-def write_tiny_bundle(root: Path, *, train: int = 4, dev: int = 2, final: int = 1) -> Path:
-    """``<root>/tiny/`` with one scenario ``inf`` of digits CNNs; returns the track directory."""
+def write_tiny_bundle(
+    root: Path, *, train: int = 4, dev: int = 2, final: int = 1, beside: bool = False
+) -> Path:
+    """``<root>/tiny/`` with one scenario ``inf`` of digits CNNs; returns the track directory.
+
+    ``beside``: write ``<root>/tiny.dataset.json`` and ``<root>/tiny.population.csv`` (the
+    zoo's layout) rather than ``tiny/dataset.json`` and ``tiny/population.csv``.
+    """
     data = load_dataset("digits")
     track = root / "tiny"
     track.mkdir(parents=True)
@@ -30,8 +38,9 @@ def write_tiny_bundle(root: Path, *, train: int = 4, dev: int = 2, final: int = 
         "dataset": {"name": "digits", "path": "", "size": 0, "seed": 0},
         "architecture": "cnn-digits",
     }
-    (track / "dataset.json").write_text(json.dumps(manifest))
-    (track / "population.csv").write_text("\n".join(str(int(i)) for i in population))
+    files = TrackFiles.beside(track) if beside else TrackFiles.inside(track)
+    files.manifest.write_text(json.dumps(manifest))
+    files.population.write_text("\n".join(str(int(i)) for i in population))
     phases = {"train": range(train), "dev": range(train, train + dev)}
     phases["final"] = range(train + dev, train + dev + final)
     for phase, indices in phases.items():

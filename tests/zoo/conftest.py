@@ -1,4 +1,9 @@
+import zipfile
+
 import pytest
+
+from benchmark.zoo.__main__ import main
+from benchmark.zoo.tracks import load_track
 
 TRACK = """
 slug = "tiny"
@@ -47,3 +52,24 @@ clip = 2.6
 @pytest.fixture
 def track_text() -> str:
     return TRACK
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """``(root, track)``: TRACK built by the command line into ``root/out``, zipped to
+    ``root/tiny.zip``. Tests read it and never change it."""
+    root = tmp_path_factory.mktemp("zoo")
+    (root / "tiny.toml").write_text(TRACK)
+    command = ["build", str(root / "tiny.toml"), "--out", str(root / "out")]
+    assert main([*command, "--zip", str(root / "tiny.zip")]) == 0
+    return root, load_track(root / "tiny.toml")
+
+
+@pytest.fixture(scope="session")
+def unzipped(built, tmp_path_factory):
+    """The participant zip of ``built``, extracted (read only: copy it to write in it)."""
+    root, _ = built
+    folder = tmp_path_factory.mktemp("unzipped")
+    with zipfile.ZipFile(root / "tiny.zip") as archive:
+        archive.extractall(folder)
+    return folder

@@ -11,7 +11,6 @@ from benchmark.zoo.__main__ import main
 from benchmark.zoo.build import Chunk, build_chunk, is_chunk_complete, plan, track_dataset
 from benchmark.zoo.models import load_stacked
 from benchmark.zoo.stacked import forward_many
-from benchmark.zoo.tracks import load_track
 
 
 class MicoMLP(nn.Module):
@@ -23,28 +22,6 @@ class MicoMLP(nn.Module):
 
     def forward(self, x):
         return self.mlp(x)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    from tests.zoo.conftest import TRACK
-
-    root = tmp_path_factory.mktemp("zoo")
-    (root / "tiny.toml").write_text(TRACK)
-    assert (
-        main(
-            [
-                "build",
-                str(root / "tiny.toml"),
-                "--out",
-                str(root / "out"),
-                "--zip",
-                str(root / "tiny.zip"),
-            ]
-        )
-        == 0
-    )
-    return root, load_track(root / "tiny.toml")
 
 
 def test_plan_covers_every_model_once(track_text):
@@ -80,8 +57,8 @@ def test_layout_is_micos(built):
             }
             theirs = solutions / f"tiny_{scenario}" / phase / f"model_{i}"
             assert {p.name for p in theirs.iterdir()} == {"solution.csv", "record.json"}
-    assert (tree / "dataset.json").is_file() and (tree / "population.csv").is_file()
-    population = [int(v) for v in (tree / "population.csv").read_text().split()]
+    assert (root / "out/tiny.dataset.json").is_file()
+    population = [int(v) for v in (root / "out/tiny.population.csv").read_text().split()]
     assert len(population) == 100 == len(set(population))
 
 
@@ -107,7 +84,7 @@ def test_challenge_points_match_solution_and_records(built):
     solution = [int(v) for v in (folder / "solution.csv").read_text().strip().split(",")]
     assert points.membership.int().tolist() == solution and sum(solution) == 10
     assert points.x.shape == (20, 600) and torch.equal(points.y, data.y[points.indices])
-    population = {int(v) for v in (root / "out/tiny/population.csv").read_text().split()}
+    population = {int(v) for v in (root / "out/tiny.population.csv").read_text().split()}
     assert not population & set(points.indices.tolist())
     assert not population & set(points.training.tolist())
     dev = challenge_points(root / "out" / "tiny" / "tiny_hi" / "dev" / "model_3", data)
@@ -123,7 +100,7 @@ def test_challenge_points_match_solution_and_records(built):
 def test_zip_has_no_hidden_membership(built):
     root, _ = built
     names = zipfile.ZipFile(root / "tiny.zip").namelist()
-    assert "tiny/dataset.json" in names and "tiny/tiny_inf/train/model_0/solution.csv" in names
+    assert "tiny.dataset.json" in names and "tiny/tiny_inf/train/model_0/solution.csv" in names
     hidden = [n for n in names if "/dev/" in n or "/final/" in n]
     assert hidden and all(n.endswith(("model.pt", "seed_challenge")) for n in hidden)
     assert not any(n.startswith("solutions") for n in names)

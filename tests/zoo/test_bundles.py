@@ -1,0 +1,120 @@
+"""The participant bundle: MICO's starting kit runs on it, old bundles load."""
+
+import os
+import shutil
+import zipfile
+
+import pytest
+import torch
+
+from benchmark.zoo import challenge_points, load_dataset
+from benchmark.zoo.build import manifest
+from benchmark.zoo.bundles import write_track_files, zip_participant_bundle
+from benchmark.zoo.splits import TrackFiles, find_track_files, is_track_dir, track_files
+
+
+def mico_starting_kit_folders(challenge):
+    """MICO's starting-kit loop over a bundle, as its notebooks walk it: every scenario, every
+    phase, every model folder sorted by ``int(name.split("_")[1])``."""
+    folders = []
+    for scenario in os.listdir(challenge):
+        for phase in ("train", "dev", "final"):
+            root = os.path.join(challenge, scenario, phase)
+            for model_folder in sorted(os.listdir(root), key=lambda d: int(d.split("_")[1])):
+                folders.append(os.path.join(root, model_folder))
+    return folders
+
+
+@pytest.mark.parametrize("where", ["build", "zip"])
+def test_micos_starting_kit_loop_finds_folders_only(built, unzipped, where):
+    root, _ = built
+    bundle = root / "out" if where == "build" else unzipped
+    challenge = bundle / "tiny"
+    assert sorted(os.listdir(challenge)) == ["tiny_hi", "tiny_inf"]
+    for scenario in os.listdir(challenge):
+        assert sorted(os.listdir(challenge / scenario)) == ["dev", "final", "train"]
+    folders = mico_starting_kit_folders(challenge)
+    assert len(folders) == 2 * 5
+    assert all(os.path.isdir(folder) for folder in folders)
+    train = [folder for folder in folders if "tiny_hi/train" in folder]
+    assert train == [str(challenge / "tiny_hi" / "train" / f"model_{i}") for i in range(3)]
+
+
+def test_zip_puts_readme_manifest_and_population_beside_the_track(built, unzipped):
+    root, _ = built
+    names = zipfile.ZipFile(root / "tiny.zip").namelist()
+    top = sorted({name.split("/")[0] for name in names})
+    assert top == ["tiny", "tiny.dataset.json", "tiny.population.csv"]
+    assert {name.split("/")[1] for name in names if name.startswith("tiny/")} == {
+        "tiny_hi",
+        "tiny_inf",
+    }
+    assert not any("solutions" in name or name.endswith("record.json") for name in names)
+    for phase in ("dev", "final"):
+        inside = [name for name in names if f"/{phase}/" in name]
+        assert inside and all(name.endswith(("model.pt", "seed_challenge")) for name in inside)
+    build = root / "out"
+    for name in ("tiny.dataset.json", "tiny.population.csv"):
+        assert (build / name).read_bytes() == (unzipped / name).read_bytes()
+    assert not (build / "tiny" / "dataset.json").exists()
+
+
+def test_an_older_bundle_with_the_manifest_inside_still_loads(built, unzipped, tmp_path):
+    _, track = built
+    old = tmp_path / "old"
+    shutil.copytree(unzipped / "tiny", old / "tiny")
+    shutil.copy(unzipped / "tiny.dataset.json", old / "tiny" / "dataset.json")
+    shutil.copy(unzipped / "tiny.population.csv", old / "tiny" / "population.csv")
+    assert track_files(old / "tiny") == TrackFiles.inside(old / "tiny")
+    data = load_dataset(track.dataset, size=track.dataset_size, seed=track.dataset_seed)
+    for model in ("tiny_hi/train/model_2", "tiny_inf/dev/model_3"):
+        before = challenge_points(unzipped / "tiny" / model, data)
+        after = challenge_points(old / "tiny" / model, data)
+        assert torch.equal(before.indices, after.indices)
+        assert torch.equal(before.x, after.x)
+        membership = before.membership
+        assert membership is None or torch.equal(membership, after.membership)
+
+
+def test_track_files_are_found_from_any_folder_of_the_track(unzipped, tmp_path):
+    beside = TrackFiles.beside(unzipped / "tiny")
+    assert beside.manifest == (unzipped / "tiny.dataset.json").resolve()
+    for folder in ("tiny", "tiny/tiny_inf", "tiny/tiny_inf/dev", "tiny/tiny_inf/dev/model_3"):
+        assert find_track_files(unzipped / folder) == beside
+    assert is_track_dir(unzipped / "tiny") and not is_track_dir(unzipped / "tiny/tiny_inf")
+    with pytest.raises(ValueError, match="not a track bundle folder"):
+        track_files(unzipped / "tiny" / "tiny_inf")
+    with pytest.raises(ValueError, match=r"no dataset\.json found"):
+        find_track_files(tmp_path)
+    (tmp_path / "lone").mkdir()
+    (tmp_path / "lone.dataset.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"lone\.population\.csv"):
+        track_files(tmp_path / "lone")
+
+
+def test_rewriting_an_older_build_moves_its_files_beside_the_track(built, tmp_path):
+    root, track = built
+    out = tmp_path / "out"
+    shutil.copytree(root / "out" / "tiny", out / "tiny")
+    for name in ("dataset.json", "population.csv"):
+        (out / "tiny" / name).write_text("stale")
+    population = torch.tensor(
+        [int(v) for v in (root / "out/tiny.population.csv").read_text().split()]
+    )
+    write_track_files(track, out, manifest=manifest(track), population=population)
+    assert sorted(os.listdir(out / "tiny")) == ["tiny_hi", "tiny_inf"]
+    assert sorted(os.listdir(out)) == ["tiny", "tiny.dataset.json", "tiny.population.csv"]
+    names = zipfile.ZipFile(zip_participant_bundle(track, out, tmp_path / "b.zip")).namelist()
+    assert "tiny/dataset.json" not in names and "tiny.dataset.json" in names
+
+
+def test_zip_refuses_a_track_that_is_not_built(built, tmp_path):
+    root, track = built
+    with pytest.raises(ValueError, match=r"not a built track \(no tiny.dataset.json"):
+        zip_participant_bundle(track, tmp_path, tmp_path / "b.zip")
+    out = tmp_path / "out"
+    shutil.copytree(root / "out" / "tiny" / "tiny_inf", out / "tiny" / "tiny_inf")
+    for name in ("tiny.dataset.json", "tiny.population.csv"):
+        shutil.copy(root / "out" / name, out / name)
+    with pytest.raises(ValueError, match="tiny_hi is missing"):
+        zip_participant_bundle(track, out, tmp_path / "b.zip")

@@ -7,32 +7,63 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from scoring.metrics import METRIC_KEYS
 
 Curve = Mapping[str, Sequence[float]]
 
+# Okabe & Ito's colour-blind-safe qualitative palette, without its black. Only the entries being
+# compared get these; references are drawn in greys so they never share a colour with an entry.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+REFERENCE_GREYS = ("#6b6b6b", "#8c8c8c", "#a8a8a8")
+# Dashes for references, short enough to show in a legend's sample; the dotted line is the
+# chance diagonal's alone. Four dashes and three greys give twelve distinct looks.
+REFERENCE_DASHES = ("dash", "dashdot", "4px,3px", "12px,4px,2px,4px")
+# The name is read from the trace (not pasted into the template), so no name is ever parsed
+# as template syntax.
+HOVER = "<b>%{fullData.name}</b><br>FPR %{x:.3~g}<br>TPR %{y:.3f}<extra></extra>"
+
+
+def _style(index: int, *, reference: bool) -> dict[str, Any]:
+    if reference:
+        return {
+            "color": REFERENCE_GREYS[index % len(REFERENCE_GREYS)],
+            "dash": REFERENCE_DASHES[index % len(REFERENCE_DASHES)],
+            "width": 1.5,
+        }
+    return {"color": PALETTE[index % len(PALETTE)], "width": 2.5}
+
 
 def roc_figure(
-    curves: Mapping[str, Curve], *, log: bool = False, title: str | None = None
+    curves: Mapping[str, Curve],
+    *,
+    log: bool = False,
+    title: str | None = None,
+    references: Collection[str] = (),
 ) -> dict[str, Any]:
-    """A Plotly figure overlaying ROC curves.
+    """A Plotly figure overlaying ROC curves, its legend right of the plotting area.
 
     Parameters
     ----------
     curves : mapping of str to {"fpr": [...], "tpr": [...]}
-        Legend name to curve (e.g. the ``roc`` of :func:`scoring.score_scenario`).
+        Legend name to curve (e.g. the ``roc`` of :func:`scoring.score_scenario`), in legend
+        order. The entries that are not references get the colours of :data:`PALETTE` in this
+        order (they repeat after seven), so the same order gives the same colours in every figure.
     log : bool
         Log-log axes, which show the low-FPR regime MICO's metrics reward. Points at FPR or
         TPR 0 cannot be drawn there and are left out.
     title : str, optional
+    references : collection of str
+        Names in ``curves`` drawn as references (baselines): thin, dashed, in greys, listed
+        after the entries.
 
     Returns
     -------
     dict
-        ``{"data": [...], "layout": {...}}``, JSON-serialisable.
+        ``{"data": [...], "layout": {...}}``, JSON-serialisable. Hovering a point shows the
+        curve's name, FPR and TPR; the chance diagonal is drawn dotted and has no hover.
 
     Examples
     --------
@@ -40,11 +71,19 @@ def roc_figure(
     >>> figure["data"][0]["x"], figure["layout"]["xaxis"]["type"]
     ([0.5, 1.0], 'log')
     """
+    unknown = sorted(set(references) - set(curves))
+    if unknown:
+        raise ValueError(f"references {unknown} are not among the curves")
+    entries = [name for name in curves if name not in references]
+    ordered = [*entries, *(name for name in curves if name in references)]
     data: list[dict[str, Any]] = []
-    for name, curve in curves.items():
+    for name in ordered:
+        curve = curves[name]
         points = list(zip(curve["fpr"], curve["tpr"], strict=True))
         if log:
             points = [(x, y) for x, y in points if x > 0 and y > 0]
+        reference = name in references
+        index = len(data) - len(entries) if reference else len(data)
         data.append(
             {
                 "type": "scatter",
@@ -52,7 +91,8 @@ def roc_figure(
                 "name": name,
                 "x": [float(x) for x, _ in points],
                 "y": [float(y) for _, y in points],
-                "line": {"shape": "linear"},
+                "line": {"shape": "linear", **_style(index, reference=reference)},
+                "hovertemplate": HOVER,
             }
         )
     smallest = [x for trace in data for x in trace["x"] if x > 0]
@@ -64,16 +104,18 @@ def roc_figure(
             "name": "chance",
             "x": [low, 1.0],
             "y": [low, 1.0],
-            "line": {"dash": "dot", "color": "#999"},
+            "line": {"dash": "dot", "color": "#bbb", "width": 1},
             "hoverinfo": "skip",
         }
     )
-    axis_type = "log" if log else "linear"
+    axis: dict[str, Any] = {"type": "log", "dtick": "D2"} if log else {"type": "linear"}
     layout: dict[str, Any] = {
-        "xaxis": {"title": {"text": "False positive rate"}, "type": axis_type},
-        "yaxis": {"title": {"text": "True positive rate"}, "type": axis_type},
-        # Bottom right is empty for any curve above chance, on both scales.
-        "legend": {"x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom"},
+        "xaxis": {"title": {"text": "False positive rate"}, **axis},
+        "yaxis": {"title": {"text": "True positive rate"}, **axis},
+        # Right of the plotting area, outside it: the low-FPR corner of a log-log plot, the
+        # region that matters most, stays clear however many curves there are.
+        "legend": {"x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top", "font": {"size": 11}},
+        "hovermode": "closest",
         "margin": {"l": 60, "r": 20, "t": 40 if title else 20, "b": 50},
     }
     if not log:

@@ -218,17 +218,31 @@ def leaderboard_figures(
     if rows is None:
         rows = ranked_rows(track=track, phase=phase, details=False)
     ranked = [row for row in rows if not row["is_baseline"]][:top]
+    baselines = sorted(
+        (row for row in rows if row["is_baseline"]),
+        key=lambda row: (row["attack"], row["submission_id"]),
+    )
+    # Rank order, then baselines by attack: every scenario's figure gives an entry the same colour.
     names = {row["submission_id"]: f"#{row['rank']} {row['username']}" for row in ranked}
-    for row in rows:
-        if row["is_baseline"]:
-            names[row["submission_id"]] = f"baseline: {row['attack']}"
+    names.update({row["submission_id"]: f"baseline: {row['attack']}" for row in baselines})
+    references = {names[row["submission_id"]] for row in baselines}
     curves: dict[str, dict[str, Any]] = {slug: {} for slug in scenarios}
-    rocs = ScenarioScore.objects.filter(
-        submission_id__in=list(names), phase=phase, is_current=True
-    ).values_list("submission_id", "scenario__slug", "roc")
-    for submission_id, slug, roc in rocs:
-        curves[slug][names[submission_id]] = roc
+    rocs = {
+        (submission_id, slug): roc
+        for submission_id, slug, roc in ScenarioScore.objects.filter(
+            submission_id__in=list(names), phase=phase, is_current=True
+        ).values_list("submission_id", "scenario__slug", "roc")
+    }
+    for slug in scenarios:
+        for submission_id, name in names.items():
+            if (submission_id, slug) in rocs:
+                curves[slug][name] = rocs[submission_id, slug]
     return {
-        slug: roc_figure(dict(sorted(lines.items())), log=True, title=f"{slug}: ROC (log-log)")
+        slug: roc_figure(
+            lines,
+            log=True,
+            title=f"{slug}: ROC (log-log)",
+            references=references & set(lines),
+        )
         for slug, lines in curves.items()
     }

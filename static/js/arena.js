@@ -15,13 +15,34 @@
   var FIRST_DELAY_MS = 1000;
   var MAX_DELAY_MS = 10000;
 
-  // A horizontal legend at Plotly's default place overlaps the x-axis title: put it below.
-  function belowAxisTitle(layout) {
-    var legend = layout.legend;
-    if (legend && legend.orientation === "h" && legend.y === undefined) {
-      layout.legend = Object.assign({}, legend, { y: -0.18, yanchor: "top" });
+  // The figures put their legend right of the plot. On a narrow screen that leaves the plot
+  // no room: the legend goes below the x-axis title instead, one entry a row, in a bottom
+  // margin that grows, with the element, by the legend's height.
+  var NARROW_PX = 520;
+  var ROW_PX = 19;
+  var AXIS_PX = 60;
+
+  function fitLegend(target, figure) {
+    var layout = figure.layout || {};
+    if (!layout.legend || target.clientWidth >= NARROW_PX) {
+      return layout;
     }
-    return layout;
+    var entries = (figure.data || []).filter(function (trace) {
+      return trace.showlegend !== false;
+    }).length;
+    var legendPx = entries * ROW_PX + 10;
+    var margin = Object.assign({ t: 20, b: 50 }, layout.margin);
+    var plotPx = target.clientHeight - margin.t - margin.b;
+    target.style.height = target.clientHeight + legendPx + "px";
+    return Object.assign({}, layout, {
+      margin: Object.assign({}, margin, { b: margin.b + legendPx }),
+      legend: Object.assign({}, layout.legend, {
+        x: 0,
+        xanchor: "left",
+        y: -AXIS_PX / plotPx,
+        yanchor: "top",
+      }),
+    });
   }
 
   function drawFigures() {
@@ -35,7 +56,7 @@
         return;
       }
       var figure = JSON.parse(source.textContent);
-      window.Plotly.newPlot(target, figure.data || [], belowAxisTitle(figure.layout || {}), {
+      window.Plotly.newPlot(target, figure.data || [], fitLegend(target, figure), {
         responsive: true,
         displaylogo: false,
       });

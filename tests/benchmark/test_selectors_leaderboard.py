@@ -106,3 +106,31 @@ def test_the_query_count_does_not_grow_with_submissions(django_assert_num_querie
         board = selectors.leaderboard_for_phase(track=track, phase="dev", user=viewer)
     assert len(board["rows"]) == 6
     assert small == 5
+
+
+def test_figures_draw_the_top_entries_in_rank_order_in_colour_and_baselines_as_references():
+    track = ready_track()
+    for seed, (username, skill) in enumerate([("ann", 3.0), ("ben", 2.0), ("cat", 1.0)]):
+        scored(track, make_user(username=username), skill=skill, seed=seed)
+    for seed, attack in enumerate(["rmia", "loss"], start=10):
+        scored(track, None, attack=attack, skill=0.5, seed=seed)
+    figures = selectors.leaderboard_figures(track=track, phase="dev", user=make_user(), top=2)
+    assert list(figures) == ["inf", "lo"]
+    colours = []
+    for figure in figures.values():
+        traces = figure["data"]
+        names = [trace["name"] for trace in traces]
+        assert names == ["#1 ann", "#2 ben", "baseline: loss", "baseline: rmia", "chance"]
+        assert all("dash" in trace["line"] for trace in traces[2:])
+        assert all("dash" not in trace["line"] for trace in traces[:2])
+        colours.append([trace["line"]["color"] for trace in traces[:2]])
+        assert figure["layout"]["xaxis"]["type"] == "log"
+    assert colours[0] == colours[1] and len(set(colours[0])) == 2, "an entry keeps its colour"
+
+
+def test_final_figures_are_for_staff_only_before_the_reveal():
+    track = ready_track()
+    scored(track, make_user(), seed=1)
+    assert selectors.leaderboard_figures(track=track, phase="final", user=make_user()) == {}
+    staff = selectors.leaderboard_figures(track=track, phase="final", user=make_staff())
+    assert set(staff) == {"inf", "lo"}

@@ -104,10 +104,11 @@ def open_track(track_dir: str | Path, *, dataset: TensorData | None = None) -> T
 
 def _load_dataset(manifest: dict, source: Path) -> TensorData:
     """The dataset a manifest describes, as ``{"dataset": {"name", "path", "size", "seed"}}``
-    or with flat ``dataset``, ``dataset_path``, ``dataset_size`` and ``dataset_seed`` keys."""
+    (older zoo manifests said ``path_hint`` for ``path``) or with flat ``dataset``,
+    ``dataset_path``, ``dataset_size`` and ``dataset_seed`` keys."""
     spec = manifest.get("dataset")
     if isinstance(spec, dict):
-        name, path = spec.get("name"), spec.get("path", "")
+        name, path = spec.get("name"), spec.get("path", spec.get("path_hint", ""))
         size, seed = spec.get("size", 0), spec.get("seed", 0)
     else:
         name, path = spec, manifest.get("dataset_path", "")

@@ -116,15 +116,21 @@ def _population(track: TrackSpec) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def manifest(track: TrackSpec) -> dict[str, Any]:
-    """The participant-facing ``<track>.dataset.json``."""
+    """The participant-facing ``<track>.dataset.json``.
+
+    ``manifest["dataset"]`` holds exactly :func:`~benchmark.zoo.load_dataset`'s arguments, so
+    ``load_dataset(**manifest["dataset"])`` loads the track's data. Its ``path`` is the name of
+    the organizer's file or folder (``""`` for generated datasets): a participant runs from the
+    folder holding it, or passes their own ``path``.
+    """
     data = track_dataset(track)
     return {
         "track": track.slug,
         "dataset": {
             "name": track.dataset,
+            "path": Path(track.dataset_path).name,
             "size": track.dataset_size,
             "seed": track.dataset_seed,
-            "path_hint": Path(track.dataset_path).name,
         },
         "records": len(data),
         "num_classes": data.num_classes,

@@ -242,8 +242,9 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
         track's manifest and population are found beside ``<track>/`` (see
         :class:`TrackFiles`; inside it in older bundles).
     dataset : TensorData
-        The track's dataset, e.g. ``load_dataset(**manifest["dataset"])``; its checksum
-        must match the manifest.
+        The track's dataset: ``load_dataset(**manifest["dataset"])``. Its number of records
+        is checked against the manifest; compare ``dataset.checksum()`` with
+        ``manifest["checksum_sha256"]`` to check it is the same data.
 
     Returns
     -------
@@ -258,13 +259,25 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
 
     Examples
     --------
-    >>> from benchmark.zoo import challenge_points, load_dataset  # doctest: +SKIP
-    >>> data = load_dataset("digits")  # doctest: +SKIP
-    >>> folder = "demo-digits/demo-digits_inf/train/model_0"
-    >>> points = challenge_points(folder, data)  # doctest: +SKIP
-    >>> logits = model(points.x)  # doctest: +SKIP
-    >>> points.membership[:4]  # doctest: +SKIP
-    tensor([ True, False, False,  True])
+    With ``bundle`` the folder a track's bundle was unzipped into, here a tiny generated
+    track ``tiny`` (the test suite runs this example on one):
+
+    >>> import json
+    >>> from benchmark.zoo import challenge_points, load_dataset
+    >>> manifest = json.loads((bundle / "tiny.dataset.json").read_text())
+    >>> data = load_dataset(**manifest["dataset"])
+    >>> data.checksum() == manifest["checksum_sha256"]
+    True
+    >>> folder = bundle / "tiny" / "tiny_inf" / "train" / "model_0"
+    >>> points = challenge_points(folder, data)
+    >>> points.x.shape, points.y.shape
+    (torch.Size([20, 600]), torch.Size([20]))
+    >>> solution = (folder / "solution.csv").read_text().strip().split(",")
+    >>> points.membership.tolist() == [value == "1" for value in solution]
+    True
+    >>> dev = challenge_points(bundle / "tiny" / "tiny_inf" / "dev" / "model_3", data)
+    >>> dev.x.shape[0], dev.membership is None
+    (20, True)
     """
     directory = Path(model_dir)
     files = find_track_files(directory)

@@ -1,5 +1,7 @@
 """Observations of a tiny bundle agree with each model run on its own, and are cached."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -126,6 +128,9 @@ def test_the_track_folder_holds_scenario_folders_only(track_dir):
 def test_an_older_bundle_with_the_manifest_inside_reads_the_same(track_dir, tmp_path):
     old = write_tiny_bundle(tmp_path)
     assert (old / "dataset.json").is_file() and not (tmp_path / "tiny.dataset.json").exists()
+    entry = json.loads((old / "dataset.json").read_text())
+    entry["dataset"] = {"name": "digits", "size": 0, "seed": 0, "path_hint": ""}  # old zoo's
+    (old / "dataset.json").write_text(json.dumps(entry))
     np.testing.assert_array_equal(open_track(old).population, open_track(track_dir).population)
     before = observe(track_dir / "tiny_inf", population=50, gradients=False, cache_dir=tmp_path)
     after = observe(old / "tiny_inf", population=50, gradients=False, cache_dir=tmp_path)

@@ -1,5 +1,7 @@
-"""The participant bundle: MICO's starting kit runs on it, old bundles load."""
+"""The participant bundle: MICO's starting kit runs on it, its doctest runs, old bundles load."""
 
+import doctest
+import json
 import os
 import shutil
 import zipfile
@@ -7,10 +9,11 @@ import zipfile
 import pytest
 import torch
 
-from benchmark.zoo import challenge_points, load_dataset
+from benchmark.zoo import challenge_points, load_dataset, splits
 from benchmark.zoo.build import manifest
 from benchmark.zoo.bundles import write_track_files, zip_participant_bundle
 from benchmark.zoo.splits import TrackFiles, find_track_files, is_track_dir, track_files
+from benchmark.zoo.tracks import parse_track
 
 
 def mico_starting_kit_folders(challenge):
@@ -59,11 +62,50 @@ def test_zip_puts_readme_manifest_and_population_beside_the_track(built, unzippe
     assert not (build / "tiny" / "dataset.json").exists()
 
 
+def test_challenge_points_docstring_runs(unzipped):
+    globs = {"bundle": unzipped}
+    result = doctest.testmod(splits, extraglobs=globs, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 10
+
+
+def test_manifest_dataset_is_load_datasets_arguments(built, unzipped):
+    _, track = built
+    written = json.loads((unzipped / "tiny.dataset.json").read_text())
+    assert written == manifest(track)
+    assert written["dataset"] == {"name": "purchase-synthetic", "path": "", "size": 500, "seed": 0}
+    data = load_dataset(**written["dataset"])
+    assert data.checksum() == written["checksum_sha256"]
+
+
+def test_a_file_dataset_loads_from_the_folder_holding_its_file(track_text, tmp_path, monkeypatch):
+    rows = [[1 + i % 100] + [(i * j) % 2 for j in range(600)] for i in range(5)]
+    file = tmp_path / "organizer" / "dataset_purchase"
+    file.parent.mkdir()
+    file.write_text("\n".join(",".join(map(str, row)) for row in rows) + "\n")
+    text = track_text.replace('dataset = "purchase-synthetic"', 'dataset = "purchase100"')
+    text = text.replace("dataset_size = 500", f'dataset_path = "{file}"')
+    written = manifest(parse_track(text))
+    assert written["dataset"] == {
+        "name": "purchase100",
+        "path": "dataset_purchase",
+        "size": 0,
+        "seed": 0,
+    }
+    participant = tmp_path / "participant"
+    participant.mkdir()
+    shutil.copy(file, participant / "dataset_purchase")
+    monkeypatch.chdir(participant)
+    data = load_dataset(**written["dataset"])
+    assert data.checksum() == written["checksum_sha256"] and len(data) == 5
+
+
 def test_an_older_bundle_with_the_manifest_inside_still_loads(built, unzipped, tmp_path):
     _, track = built
     old = tmp_path / "old"
     shutil.copytree(unzipped / "tiny", old / "tiny")
-    shutil.copy(unzipped / "tiny.dataset.json", old / "tiny" / "dataset.json")
+    entry = json.loads((unzipped / "tiny.dataset.json").read_text())
+    entry["dataset"] = {"name": "purchase-synthetic", "size": 500, "seed": 0, "path_hint": ""}
+    (old / "tiny" / "dataset.json").write_text(json.dumps(entry))
     shutil.copy(unzipped / "tiny.population.csv", old / "tiny" / "population.csv")
     assert track_files(old / "tiny") == TrackFiles.inside(old / "tiny")
     data = load_dataset(track.dataset, size=track.dataset_size, seed=track.dataset_seed)

@@ -61,7 +61,7 @@ def test_track_page_for_a_participant_has_the_form_and_the_quota(client, track, 
     assert 'enctype="multipart/form-data"' in page and 'name="file"' in page
     assert 'href="/api/v1/tracks/tiny/bundle/"' in page
     assert client.get("/api/v1/tracks/tiny/bundle/")["Content-Type"] == "application/zip"
-    assert "At most 195.3\xa0KB." in page
+    assert "At most 200,000 bytes." in page, "the limit as configured, not rounded to KB"
     assert re.search(r"<strong>5</strong> left today", page)
     assert re.search(r"<strong>20</strong> left in all", page)
     assert re.search(r"resets \d{4}-\d\d-\d\d 00:00 UTC", page)
@@ -241,3 +241,14 @@ def test_a_long_leaderboard_is_paged_with_ranks_kept(client, track, board, monke
     assert "page 2 of 2" in second and 'rel="prev"' in second
     for bad in ("0", "x", "-1"):
         assert client.get(f"/tracks/tiny/leaderboard/?phase=dev&page={bad}").status_code == 404
+
+
+def test_the_organizers_final_preview_says_it_is_a_preview_until_the_reveal(client, track, board):
+    client.force_login(factories.UserFactory(is_staff=True))
+    page = html(client.get("/tracks/tiny/"))
+    assert "Preview for organizers of the unrevealed final leaderboard" in page
+    assert "revealed by the organizers." not in page
+    Track.objects.filter(pk=track.pk).update(revealed_at=timezone.now())
+    page = html(client.get("/tracks/tiny/"))
+    assert "Scored on the hidden final models, revealed by the organizers." in page
+    assert "Preview for organizers" not in page

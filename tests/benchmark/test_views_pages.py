@@ -252,3 +252,17 @@ def test_the_organizers_final_preview_says_it_is_a_preview_until_the_reveal(clie
     page = html(client.get("/tracks/tiny/"))
     assert "Scored on the hidden final models, revealed by the organizers." in page
     assert "Preview for organizers" not in page
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("favicon.svg", "image/svg+xml"), ("favicon.ico", "image/x-icon")],
+)
+def test_pages_link_the_favicon_and_the_site_serves_it(client, path, content_type):
+    page = html(client.get("/"))
+    assert f'rel="icon" href="/static/{path}"' in page
+    response = client.get(f"/static/{path}")
+    assert response.status_code == 200, "run collectstatic (make setup does)"
+    assert response["Content-Type"] == content_type
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"<svg" if path.endswith(".svg") else b"\x00\x00\x01\x00")

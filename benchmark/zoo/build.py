@@ -228,9 +228,9 @@ def build_chunk(
     track : TrackSpec
     chunk : Chunk or its ``dataclasses.asdict`` form
     out_dir : str or Path
-        Build directory: participant tree ``<out>/<track>/`` with ``<out>/<track>.dataset.json``
-        and ``<out>/<track>.population.csv`` beside it, organizer tree
-        ``<out>/solutions/<track>/`` (see :mod:`benchmark.zoo.bundles`).
+        Build directory: participant tree ``<out>/<track>/`` with ``<out>/<track>.README.md``,
+        ``<out>/<track>.dataset.json`` and ``<out>/<track>.population.csv`` beside it,
+        organizer tree ``<out>/solutions/<track>/`` (see :mod:`benchmark.zoo.bundles`).
     progress : callable, keyword-only
         Called with the fraction of the chunk done, in [0, 1].
 

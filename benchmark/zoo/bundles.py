@@ -2,6 +2,7 @@
 
 Participant tree (downloadable)::
 
+    <out>/<track>.README.md                    how to use the bundle (README.md in the zip)
     <out>/<track>.dataset.json                 manifest: dataset, sizes, checksum, seeds
     <out>/<track>.population.csv               public population rows, one per line
     <out>/<track>/<track>_<scenario>/<phase>/model_<i>/
@@ -37,6 +38,7 @@ from typing import Any
 
 import torch
 
+from benchmark.zoo.bundle_readme import README, bundle_readme
 from benchmark.zoo.splits import TrackFiles
 from benchmark.zoo.tracks import TrackSpec
 
@@ -94,10 +96,15 @@ def solution_bytes(membership: torch.Tensor) -> bytes:
     return (",".join(str(int(v)) for v in membership.tolist()) + "\n").encode()
 
 
+def readme_path(out_dir: str | Path, track: str) -> Path:
+    """The README of a track in a build directory, ``<out>/<track>.README.md``."""
+    return Path(out_dir) / f"{track}.{README}"
+
+
 def write_track_files(
     track: TrackSpec, out_dir: str | Path, *, manifest: dict[str, Any], population: torch.Tensor
 ) -> None:
-    """Write (or rewrite identically) the track's manifest and population.
+    """Write (or rewrite identically) the track's manifest, population and README.
 
     They go beside ``<out>/<track>/``; copies an older build left inside it are removed, so
     that ``<track>/`` holds scenario folders only.
@@ -109,6 +116,7 @@ def write_track_files(
     write_atomic(files.manifest, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     rows = "".join(f"{int(i)}\n" for i in population.tolist())
     write_atomic(files.population, rows.encode())
+    write_atomic(readme_path(out_dir, track.slug), bundle_readme(track, manifest).encode())
     for stale in TrackFiles.inside(root):
         stale.unlink(missing_ok=True)
 
@@ -116,8 +124,8 @@ def write_track_files(
 def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: str | Path) -> Path:
     """Zip the participant tree of ``track`` for download (no dev/final membership).
 
-    The zip holds ``<track>.dataset.json`` and ``<track>.population.csv`` beside
-    ``<track>/``, which holds the scenario folders only.
+    The zip holds ``README.md``, ``<track>.dataset.json`` and ``<track>.population.csv``
+    beside ``<track>/``, which holds the scenario folders only.
 
     Parameters
     ----------
@@ -144,8 +152,10 @@ def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: s
     for path in files:
         if not path.is_file():
             raise ValueError(f"{root} is not a built track (no {path.name} beside it)")
+    manifest = json.loads(files.manifest.read_text())
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(README, bundle_readme(track, manifest))
         for path in files:
             archive.write(path, path.name)
         for scenario in track.scenarios:

@@ -1,19 +1,21 @@
-"""The participant bundle: MICO's starting kit runs on it, its doctest runs, old bundles load."""
+"""The participant bundle: MICO's starting kit runs on it, its README is true, old bundles load."""
 
 import doctest
 import json
 import os
+import re
 import shutil
 import zipfile
 
 import pytest
 import torch
 
-from benchmark.zoo import challenge_points, load_dataset, splits
+import scoring.cli
+from benchmark.zoo import bundle_readme, challenge_points, load_dataset, splits
 from benchmark.zoo.build import manifest
 from benchmark.zoo.bundles import write_track_files, zip_participant_bundle
 from benchmark.zoo.splits import TrackFiles, find_track_files, is_track_dir, track_files
-from benchmark.zoo.tracks import parse_track
+from benchmark.zoo.tracks import PRIMARY_METRICS, parse_track
 
 
 def mico_starting_kit_folders(challenge):
@@ -47,7 +49,7 @@ def test_zip_puts_readme_manifest_and_population_beside_the_track(built, unzippe
     root, _ = built
     names = zipfile.ZipFile(root / "tiny.zip").namelist()
     top = sorted({name.split("/")[0] for name in names})
-    assert top == ["tiny", "tiny.dataset.json", "tiny.population.csv"]
+    assert top == ["README.md", "tiny", "tiny.dataset.json", "tiny.population.csv"]
     assert {name.split("/")[1] for name in names if name.startswith("tiny/")} == {
         "tiny_hi",
         "tiny_inf",
@@ -57,15 +59,52 @@ def test_zip_puts_readme_manifest_and_population_beside_the_track(built, unzippe
         inside = [name for name in names if f"/{phase}/" in name]
         assert inside and all(name.endswith(("model.pt", "seed_challenge")) for name in inside)
     build = root / "out"
+    assert (build / "tiny.README.md").read_text() == (unzipped / "README.md").read_text()
     for name in ("tiny.dataset.json", "tiny.population.csv"):
         assert (build / name).read_bytes() == (unzipped / name).read_bytes()
     assert not (build / "tiny" / "dataset.json").exists()
+
+
+def test_readme_describes_the_track(built, unzipped):
+    _, track = built
+    text = (unzipped / "README.md").read_text()
+    assert text.startswith("# Tiny (`tiny`): participant bundle")
+    assert "| `inf` | `tiny/tiny_inf/` | ε = ∞ (no differential privacy) |" in text
+    assert "| `hi` | `tiny/tiny_hi/` | DP-SGD, ε = 10, δ = 1e-05, clip 2.6 |" in text
+    assert "2m = 20 challenge points" in text and "m = 10:" in text
+    assert "3 train (`model_0` … `model_2`" in text
+    assert "1 dev (`model_3`, the live" in text and "1 final (`model_4`, hidden" in text
+    assert "30 submissions a day and 1,000 in all" in text and "2,000,000 bytes" in text
+    assert 'load_dataset(**manifest["dataset"])' in text
+    assert "challenge_points(" in text
+    assert "tiny_<scenario>/<phase>/model_<i>/prediction.csv" in text
+    assert "python -m scoring validate submission.zip --bundle ." in text
+    assert "TPR at FPR < 10%" in text and "one global threshold per scenario" in text
+    assert "latest valid submission" in text and "final scores stay hidden" in text
+    assert f"{track.population} dataset rows that no model trains on" in text
+
+
+def test_readme_code_writes_a_zip_that_validates(unzipped, tmp_path, monkeypatch, capsys):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(unzipped, bundle)
+    monkeypatch.chdir(bundle)
+    text = (bundle / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert scoring.cli.main(["validate", "submission.zip", "--bundle", "."]) == 0
+    assert "ok: 4 predictions of 20 values for track tiny" in capsys.readouterr().out
+    names = zipfile.ZipFile("submission.zip").namelist()
+    assert "tiny/tiny_inf/final/model_4/prediction.csv" in names
 
 
 def test_challenge_points_docstring_runs(unzipped):
     globs = {"bundle": unzipped}
     result = doctest.testmod(splits, extraglobs=globs, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 10
+    assert doctest.testmod(bundle_readme).failed == 0
 
 
 def test_manifest_dataset_is_load_datasets_arguments(built, unzipped):
@@ -97,6 +136,24 @@ def test_a_file_dataset_loads_from_the_folder_holding_its_file(track_text, tmp_p
     monkeypatch.chdir(participant)
     data = load_dataset(**written["dataset"])
     assert data.checksum() == written["checksum_sha256"] and len(data) == 5
+
+
+def test_file_datasets_name_their_file_in_the_manifest(track_text):
+    text = track_text.replace(
+        'dataset = "purchase-synthetic"',
+        'dataset = "purchase-synthetic"\ndataset_path = "/srv/data/dataset_purchase"',
+    )
+    readme = bundle_readme.bundle_readme(
+        parse_track(text),
+        {
+            "dataset": {"name": "purchase100", "path": "dataset_purchase", "size": 0, "seed": 0},
+            "records": 197_324,
+            "num_classes": 100,
+            "checksum_sha256": "0" * 64,
+        },
+    )
+    assert "reads the file `dataset_purchase` from the folder you run in" in readme
+    assert '"path": "/data/dataset_purchase"' in readme
 
 
 def test_an_older_bundle_with_the_manifest_inside_still_loads(built, unzipped, tmp_path):
@@ -145,9 +202,14 @@ def test_rewriting_an_older_build_moves_its_files_beside_the_track(built, tmp_pa
     )
     write_track_files(track, out, manifest=manifest(track), population=population)
     assert sorted(os.listdir(out / "tiny")) == ["tiny_hi", "tiny_inf"]
-    assert sorted(os.listdir(out)) == ["tiny", "tiny.dataset.json", "tiny.population.csv"]
+    assert sorted(os.listdir(out)) == [
+        "tiny",
+        "tiny.README.md",
+        "tiny.dataset.json",
+        "tiny.population.csv",
+    ]
     names = zipfile.ZipFile(zip_participant_bundle(track, out, tmp_path / "b.zip")).namelist()
-    assert "tiny/dataset.json" not in names and "tiny.dataset.json" in names
+    assert "tiny/dataset.json" not in names and "README.md" in names
 
 
 def test_zip_refuses_a_track_that_is_not_built(built, tmp_path):
@@ -160,3 +222,24 @@ def test_zip_refuses_a_track_that_is_not_built(built, tmp_path):
         shutil.copy(root / "out" / name, out / name)
     with pytest.raises(ValueError, match="tiny_hi is missing"):
         zip_participant_bundle(track, out, tmp_path / "b.zip")
+
+
+def test_dp_distinguisher_and_population_free_tracks_say_so(built, track_text):
+    _, track = built
+    written = manifest(track)
+    text = track_text.replace("population = 100", "population = 0")
+    text = text.replace("chunk = 2", "chunk = 2\nreveal_training_seeds = true")
+    readme = bundle_readme.bundle_readme(parse_track(text), written)
+    assert "none (as in MICO; `tiny.population.csv` is empty)" in readme
+    assert "dev/model_<i>/" in readme and "model.pt, seed_challenge, seed_training" in readme
+    assert "reveals `seed_training` for dev and final models too" in readme
+
+
+@pytest.mark.parametrize("metric", PRIMARY_METRICS)
+def test_every_primary_metric_is_described(metric):
+    assert bundle_readme.metric_description(metric).startswith(("TPR at FPR < ", metric))
+
+
+def test_an_unknown_metric_is_refused():
+    with pytest.raises(ValueError, match="metric must be one of"):
+        bundle_readme.metric_description("TPR")

@@ -8,6 +8,8 @@ COPY scoring scoring
 COPY attacks attacks
 RUN pip install --no-cache-dir -c requirements.lock .
 COPY . .
-RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput -v0
+# collectstatic needs settings, and settings need a key: a throwaway one, never kept.
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    python manage.py collectstatic --noinput -v0
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "120"]
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]

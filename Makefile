@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The secret key of this installation (settings read it when DJANGO_SECRET_KEY is not set).
+SECRET := var/secret_key
 # The test database lives on the real PostgreSQL server; pytest-django creates test_arena.
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/arena
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
@@ -18,7 +20,12 @@ $(STAMP): pyproject.toml requirements.lock
 system-deps:
 	bash scripts/system-deps.sh
 
-setup: $(STAMP) system-deps
+$(SECRET):
+	mkdir -p var
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@.tmp
+	mv $@.tmp $@
+
+setup: $(STAMP) $(SECRET) system-deps
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py collectstatic --noinput -v0
 
@@ -28,7 +35,7 @@ services:
 run: setup
 	bash scripts/run.sh
 
-lint: $(STAMP)
+lint: $(STAMP) $(SECRET)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
@@ -38,7 +45,7 @@ test: setup services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) ARENA_TEST_REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(SECRET)
 	$(BIN)/python bench/scoring.py
 
 clean:

@@ -8,6 +8,7 @@ a Celery broker on the filesystem, files under ``var/``. Production differs only
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,13 +17,56 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 VAR_DIR = Path(env.str("ARENA_VAR_DIR", default=str(BASE_DIR / "var")))
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY",
-    default="dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production",
-)
+# Debug (tracebacks, Django's technical 404 page) only when a developer asks for it.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+#: Keys that must never sign sessions in production (published defaults and placeholders).
+PUBLISHED_KEYS = {"change-me", "changeme", "secret", "build", "insecure"}
+SECRET_KEY_FILE = Path(env.str("DJANGO_SECRET_KEY_FILE", default=str(VAR_DIR / "secret_key")))
+
+
+def _secret_key() -> str:
+    """``DJANGO_SECRET_KEY``, else the key file (``make setup`` writes ``var/secret_key``).
+
+    With debug off, a missing, placeholder or short key refuses to start: a published key lets
+    anyone forge sessions and admin logins.
+    """
+    key = env.str("DJANGO_SECRET_KEY", default="")
+    if not key and SECRET_KEY_FILE.is_file():
+        key = SECRET_KEY_FILE.read_text().strip()
+    if DEBUG:
+        return key or "debug-only-key-never-used-with-DJANGO_DEBUG-off"
+    how = (
+        "set DJANGO_SECRET_KEY to a random value of 50 characters or more, e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or write one to "
+        f"{SECRET_KEY_FILE} (`make setup` does); DJANGO_DEBUG=true runs without one"
+    )
+    if not key:
+        raise ImproperlyConfigured(f"no secret key: {how}")
+    if key.lower() in PUBLISHED_KEYS or "change-me" in key.lower() or "insecure" in key.lower():
+        raise ImproperlyConfigured(f"the secret key is a published placeholder: {how}")
+    if len(key) < 50 or len(set(key)) < 5:
+        raise ImproperlyConfigured(f"the secret key has only {len(key)} characters: {how}")
+    return key
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS, for a deployment behind a TLS-terminating proxy (docker-compose.yml turns these on;
+# `python manage.py check --deploy` checks them). Off by default: `make run` serves plain HTTP
+# on localhost.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=False) else None
+)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -125,6 +169,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PARSER_CLASSES": [
+        "benchmark.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "benchmark.api.exception_handlers.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -6,3 +6,6 @@ urlpatterns = [
     path("api/v1/", include("benchmark.api.urls")),
     path("", include("benchmark.urls")),
 ]
+
+handler404 = "benchmark.error_views.page_not_found"
+handler500 = "benchmark.error_views.server_error"

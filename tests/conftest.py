@@ -1,7 +1,9 @@
 """Fixtures shared by the whole suite: eager Celery for unit tests, and real processes
 (a Celery worker on the real Redis broker, an HTTP server) for integration tests."""
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +39,8 @@ def _database_url() -> str:
 
 
 def _process_env(tmp: Path) -> dict[str, str]:
+    from django.conf import settings
+
     env = dict(os.environ)
     env.update(
         DATABASE_URL=_database_url(),
@@ -46,18 +50,69 @@ def _process_env(tmp: Path) -> dict[str, str]:
         # Baselines queued when a zoo is built: one quick attack keeps integration tests short.
         ARENA_AUTO_BASELINES=os.environ.get("ARENA_TEST_AUTO_BASELINES", "loss"),
         DJANGO_SETTINGS_MODULE="config.settings",
+        # The processes have var directories of their own: hand them this run's key.
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,
         PYTHONUNBUFFERED="1",
     )
     return env
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process started here: SIGTERM, then SIGKILL to its whole session after 20 s."""
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def start_worker(
+    env: dict[str, str], log_path: Path, *, queues: str, hostname: str, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """A real ``celery worker`` process in a session of its own (``os.killpg`` stops it and
+    its pool at once)."""
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues,
+               "--pool", "prefork", "--concurrency", "1", "--hostname", hostname,
+               "--loglevel", "INFO", *extra]  # fmt: skip
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def wait_for_worker(proc: subprocess.Popen[bytes], hostname: str, log_path: Path) -> None:
+    """Block until the worker answers a ping on the broker the test's app is pointed at."""
+    from config.celery import app
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited: {log_path.read_text()[-3000:]}")
+        if app.control.ping(destination=[hostname], timeout=0.5):
+            return
+    raise RuntimeError(f"worker never answered: {log_path.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def app_broker(url: str) -> Iterator[None]:
+    """Point this process's Celery app at ``url`` with eager mode off (a real broker)."""
+    from config.celery import app
+
+    keys = ("broker_url", "broker_read_url", "broker_write_url", "task_always_eager")
+    previous = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=url, broker_read_url=url, broker_write_url=url)
+    app.conf.task_always_eager = False
+    # Eager calls earlier in the session acquire producers too: drop pools bound elsewhere.
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        app.conf.update(previous)
+        app._pool = None
+        app.amqp._producer_pool = None
 
 
 @pytest.fixture(scope="session")
@@ -70,62 +125,20 @@ def celery_worker_process(
     """
     import redis
 
-    from config.celery import app
-
     redis.Redis.from_url(REDIS_URL).flushdb()
     tmp = tmp_path_factory.mktemp("worker")
     env = _process_env(tmp)
     hostname = f"test-worker-{os.getpid()}@localhost"
-    log = open(tmp / "worker.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "scoring,zoo,attacks",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--hostname",
-            hostname,
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    previous = (app.conf.broker_url, app.conf.task_always_eager)
-    app.conf.broker_url = REDIS_URL
-    app.conf.task_always_eager = False
-    app._pool = None
-    # Eager calls earlier in the session acquire producers too: drop that pool (old broker).
-    app.amqp._producer_pool = None
+    log_path = tmp / "worker.log"
+    proc = start_worker(env, log_path, queues="scoring,zoo,attacks", hostname=hostname)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"worker exited: {(tmp / 'worker.log').read_text()[-3000:]}")
-            replies = app.control.ping(destination=[hostname], timeout=0.5) or []
-            if replies:
-                break
-        else:
-            raise RuntimeError(f"worker never answered: {(tmp / 'worker.log').read_text()[-3000:]}")
-        proc.log_path = tmp / "worker.log"  # type: ignore[attr-defined]
-        proc.media_root = Path(env["ARENA_MEDIA_ROOT"])  # type: ignore[attr-defined]
-        yield proc
+        with app_broker(REDIS_URL):
+            wait_for_worker(proc, hostname, log_path)
+            proc.log_path = log_path  # type: ignore[attr-defined]
+            proc.media_root = Path(env["ARENA_MEDIA_ROOT"])  # type: ignore[attr-defined]
+            yield proc
     finally:
-        app.conf.broker_url, app.conf.task_always_eager = previous
-        app._pool = None
-        app.amqp._producer_pool = None
         _stop(proc)
-        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -134,31 +147,18 @@ def second_celery_worker(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Another worker process on the ``zoo`` queue, sharing the first one's media root (two
     machines building one zoo)."""
-    from config.celery import app
-
     tmp = tmp_path_factory.mktemp("worker2")
     env = _process_env(tmp)
     env["ARENA_MEDIA_ROOT"] = str(celery_worker_process.media_root)  # type: ignore[attr-defined]
     hostname = f"test-worker-2-{os.getpid()}@localhost"
-    log = open(tmp / "worker.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "zoo", "--pool",
-         "prefork", "--concurrency", "1", "--hostname", hostname, "--loglevel", "INFO"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    log_path = tmp / "worker.log"
+    proc = start_worker(env, log_path, queues="zoo", hostname=hostname)
     try:
-        deadline = time.monotonic() + 90
-        while not app.control.ping(destination=[hostname], timeout=0.5):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker 2 failed: {(tmp / 'worker.log').read_text()[-3000:]}")
-        proc.log_path = tmp / "worker.log"  # type: ignore[attr-defined]
+        wait_for_worker(proc, hostname, log_path)
+        proc.log_path = log_path  # type: ignore[attr-defined]
         yield proc
     finally:
         _stop(proc)
-        log.close()
 
 
 def _free_port() -> int:
@@ -167,49 +167,38 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_web(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The site served by a real gunicorn process (the project's gunicorn settings); returns
+    the process and its base URL once it answers."""
+    port = _free_port()
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi",
+             "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"web server exited: {log_path.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"{base}/api/v1/schema/", timeout=2).read()
+            return proc, base
+        except OSError:
+            time.sleep(0.3)
+    _stop(proc)
+    raise RuntimeError(f"web server never answered: {log_path.read_text()[-3000:]}")
+
+
 @pytest.fixture(scope="session")
 def http_server(
     django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The site served by a real gunicorn process on the test database; yields its base URL."""
     tmp = tmp_path_factory.mktemp("web")
-    env = _process_env(tmp)
-    port = _free_port()
-    log = open(tmp / "web.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--timeout",
-            "120",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_web(_process_env(tmp), tmp / "web.log")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"web server exited: {(tmp / 'web.log').read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(f"{base}/api/v1/schema/", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("web server never answered")
         yield base
     finally:
         _stop(proc)
-        log.close()

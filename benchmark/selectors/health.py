@@ -3,8 +3,38 @@
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count, Min
+from django.utils import timezone
 
-from benchmark.models import WorkerHeartbeat
+from benchmark.models import Job, Submission, WorkerHeartbeat
+
+
+def _age_s(then: Any) -> float | None:
+    return None if then is None else round((timezone.now() - then).total_seconds(), 1)
+
+
+def queue_report() -> dict[str, Any]:
+    """What waits: submissions not yet scored (and the oldest one's wait), jobs the broker has
+    not taken yet (the outbox), and jobs per state."""
+    waiting = Submission.objects.filter(
+        status__in=[Submission.Status.QUEUED, Submission.Status.SCORING]
+    ).aggregate(count=Count("pk"), oldest=Min("status_changed_at"))
+    pending = Job.objects.filter(state=Job.State.PENDING).aggregate(
+        count=Count("pk"), oldest=Min("created_at")
+    )
+    states = dict(
+        Job.objects.filter(state__in=Job.ACTIVE)
+        .values_list("state")
+        .annotate(count=Count("pk"))
+        .values_list("state", "count")
+    )
+    return {
+        "submissions_waiting": waiting["count"],
+        "oldest_queued_submission_s": _age_s(waiting["oldest"]),
+        "jobs_waiting_for_broker": pending["count"],
+        "oldest_pending_job_s": _age_s(pending["oldest"]),
+        "jobs": {state: states.get(state, 0) for state in Job.ACTIVE},
+    }
 
 
 def health_report(*, ping_timeout: float = 1.0) -> dict[str, Any]:
@@ -39,5 +69,7 @@ def health_report(*, ping_timeout: float = 1.0) -> dict[str, Any]:
         else []
     )
     report["workers"] = {"ok": bool(workers), "alive": workers, "heartbeats": heartbeats}
+    if report["database"]["ok"]:
+        report["queue"] = queue_report()
     report["ok"] = all(report[k]["ok"] for k in ("database", "broker", "workers"))
     return report

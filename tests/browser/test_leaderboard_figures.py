@@ -151,4 +151,16 @@ def test_leaderboard_legend_is_outside_the_plot_and_curves_read_apart(
     (artifacts / "leaderboard_figures.png").write_bytes(shot.read_bytes())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 30_000, "a blank or failed render is a few KB"
+
+    # A phone: the legend moves below the x-axis title instead of squeezing the plot.
+    page.set_viewport_size({"width": 400, "height": 800})
+    page.reload()
+    page.wait_for_selector(f"#{plots[0]} .legend", timeout=30_000)
+    boxes = _boxes(page, plots[0])
+    assert boxes["legend"]["top"] >= boxes["xtitle"]["bottom"], boxes
+    assert boxes["legend"]["bottom"] <= boxes["figure"]["bottom"] + 1, boxes
+    assert boxes["plot"]["right"] - boxes["plot"]["left"] > 250, "the plot keeps its width"
+    narrow = tmp_path / "leaderboard-narrow.png"
+    page.locator(f"#{plots[0]}").screenshot(path=str(narrow))
+    (artifacts / "leaderboard_figures_narrow.png").write_bytes(narrow.read_bytes())
     assert errors == []

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "benchmark.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -155,6 +156,9 @@ STORAGES = {
 # Zoo builds (model weights, solutions, bundles) live under this directory, shared by workers.
 ARENA_ZOO_ROOT = Path(env.str("ARENA_ZOO_ROOT", default=str(MEDIA_ROOT / "zoo")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=5_000_000)
+# Any request body larger than this is refused from its Content-Length, unread (413); uploads of
+# submission zips are held to their track's max_bytes instead (benchmark/middleware.py).
+ARENA_MAX_REQUEST_BYTES = env.int("ARENA_MAX_REQUEST_BYTES", default=5_000_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 
 EMAIL_BACKEND = env.str(

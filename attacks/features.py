@@ -1,19 +1,23 @@
 """Per-query statistics of a model's output: losses, entropies, margins, the feature vector.
 
 Every function takes logits of shape ``(..., C)`` and, where the true class matters, labels
-broadcastable to ``logits.shape[:-1]``; it computes in float64 with a stable softmax.
+broadcastable to ``logits.shape[:-1]``; it computes in float64 from :func:`log_softmax`, which
+stays exact for the most probable class when its probability rounds to 1, so a loss, entropy or
+modified entropy of a confident prediction is a small positive number, not 0.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import log_softmax, logsumexp
+
+from attacks.logodds import log1mexp
 
 __all__ = [
     "FEATURE_NAMES",
     "cross_entropy",
     "entropy",
+    "log_softmax",
     "modified_entropy",
     "output_features",
     "probabilities",
@@ -41,14 +45,29 @@ def _true_class(values: np.ndarray, labels: ArrayLike) -> np.ndarray:
     return np.take_along_axis(values, index[..., None], axis=-1)[..., 0]
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities log p_i = z_i − logsumexp(z) along the last axis, shape (..., C).
+
+    logsumexp(z) is computed as max z + log1p(Σ of the other exp(z_j − max z)), so the most
+    probable class gets log p = −log1p(rest), exact to the last bit where scipy's
+    ``log_softmax`` rounds it to 0 (for a margin above 37).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    top = np.argmax(logits, axis=-1)[..., None]
+    shifted = logits - np.take_along_axis(logits, top, axis=-1)
+    is_top = np.arange(logits.shape[-1]) == top
+    rest = np.sum(np.where(is_top, 0.0, np.exp(shifted)), axis=-1, keepdims=True)
+    return np.asarray(shifted - np.log1p(rest))
+
+
 def probabilities(logits: np.ndarray) -> np.ndarray:
     """Softmax of ``logits`` along the last axis, shape (..., C), float64."""
-    return np.exp(log_softmax(np.asarray(logits, dtype=np.float64), axis=-1))
+    return np.exp(log_softmax(logits))
 
 
 def cross_entropy(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
-    """Cross-entropy loss ``-log p_y``, shape ``logits.shape[:-1]``."""
-    return -_true_class(log_softmax(np.asarray(logits, dtype=np.float64), axis=-1), labels)
+    """Cross-entropy loss ``-log p_y``, shape ``logits.shape[:-1]``; exact when p_y rounds to 1."""
+    return -_true_class(log_softmax(logits), labels)
 
 
 def true_class_probability(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
@@ -58,37 +77,26 @@ def true_class_probability(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
 
 def entropy(logits: np.ndarray) -> np.ndarray:
     """Shannon entropy of the softmax, in nats, shape ``logits.shape[:-1]``."""
-    log_p = log_softmax(np.asarray(logits, dtype=np.float64), axis=-1)
+    log_p = log_softmax(logits)
     return -np.sum(np.exp(log_p) * log_p, axis=-1)
 
 
 def modified_entropy(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
     """Song and Mittal's modified entropy, low for confident correct predictions.
 
-    ``Mentr = -(1 - p_y) log p_y - sum_{i != y} p_i log(1 - p_i)``, with ``log(1 - p_i)``
-    computed as the log-sum-exp of the other classes' logits, so it stays finite when
-    ``p_i`` rounds to 1.
+    ``Mentr = -(1 - p_y) log p_y - sum_{i != y} p_i log(1 - p_i)``, with ``1 - p`` and
+    ``log(1 - p)`` computed from the exact log-probabilities of :func:`log_softmax`, so it stays
+    finite when a ``p_i`` rounds to 1 and positive when ``p_y`` does.
 
     Returns
     -------
     ndarray of float64, shape ``logits.shape[:-1]``
     """
-    logits = np.asarray(logits, dtype=np.float64)
-    log_p = log_softmax(logits, axis=-1)
-    p = np.exp(log_p)
-    n_classes = logits.shape[-1]
-    # Every class but the most probable one has p_i <= 1/2, where log1p is exact; for the most
-    # probable one, log(1 - p_i) is the log-sum-exp of the other logits minus that of all.
-    top = np.argmax(logits, axis=-1)[..., None]
-    is_top = np.arange(n_classes) == top
-    log_rest = logsumexp(np.where(is_top, -np.inf, logits), axis=-1, keepdims=True)
-    log_one_minus_p = np.where(
-        is_top, log_rest - logsumexp(logits, axis=-1, keepdims=True), np.log1p(-np.minimum(p, 0.5))
-    )
-    labels = np.broadcast_to(labels, logits.shape[:-1])
-    is_true = np.arange(n_classes) == labels[..., None]
-    term = np.where(is_true, -(1.0 - p) * log_p, -p * log_one_minus_p)
-    return np.sum(term, axis=-1)
+    log_p = log_softmax(logits)
+    labels = np.broadcast_to(labels, log_p.shape[:-1])
+    is_true = np.arange(log_p.shape[-1]) == labels[..., None]
+    term = np.where(is_true, np.expm1(log_p) * log_p, -np.exp(log_p) * log1mexp(log_p))
+    return np.asarray(np.sum(term, axis=-1))
 
 
 def output_features(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
@@ -108,7 +116,7 @@ def output_features(logits: np.ndarray, labels: ArrayLike) -> np.ndarray:
     """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.broadcast_to(labels, logits.shape[:-1])
-    log_p = log_softmax(logits, axis=-1)
+    log_p = log_softmax(logits)
     p = np.exp(log_p)
     top2 = -np.partition(-p, 1, axis=-1)[..., :2]
     p_true = _true_class(p, labels)

@@ -55,3 +55,20 @@ def test_features_broadcast_labels_over_leading_axes():
     out = features.output_features(logits, labels)
     assert out.shape == (3, 4, 2, 10)
     np.testing.assert_allclose(out[2, 3, 1], features.output_features(logits[2, 3, 1], 3))
+
+
+def test_confident_predictions_keep_small_positive_losses_and_entropies():
+    # A margin of 50: p_y = 1 / (1 + 2e^-50) rounds to 1.0, and scipy's log_softmax to 0.
+    logits = np.array([[50.0, 0.0, 0.0], [60.0, 0.0, 0.0]])
+    rest = 2.0 * np.exp(-np.array([50.0, 60.0]))
+    log_top = -np.log1p(rest)
+    log_other = -np.array([50.0, 60.0]) + log_top
+    np.testing.assert_allclose(features.log_softmax(logits)[:, 0], log_top, rtol=1e-15)
+    np.testing.assert_allclose(features.cross_entropy(logits, 0), -log_top, rtol=1e-15)
+    entropy = -np.exp(log_top) * log_top - rest * np.exp(log_top) * log_other
+    np.testing.assert_allclose(features.entropy(logits), entropy, rtol=1e-14)
+    # -(1 - p_y) log p_y - 2 p_j log(1 - p_j), with 1 - p_y = rest / (1 + rest).
+    p_other = np.exp(log_other)
+    mentr = rest / (1.0 + rest) * -log_top - 2.0 * p_other * np.log1p(-p_other)
+    np.testing.assert_allclose(features.modified_entropy(logits, 0), mentr, rtol=1e-14)
+    assert (np.diff(features.cross_entropy(logits, 0)) < 0).all()

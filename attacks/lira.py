@@ -43,8 +43,10 @@ def stable_logit_scaling(
 
     ``"stable"`` computes φ = z_y − logsumexp_{j≠y} z_j in float64, exact even when ``p_y``
     rounds to 1. ``"plain"`` first rounds the softmax to float64 and takes
-    ``log p_y − log(1 − p_y)``, as the original logit scaling does; it overflows to ±inf for
-    confident predictions.
+    ``log p_y − log(1 − p_y)``, the textbook formula: ``1 − p_y`` rounds to 0 and φ overflows to
+    +inf once p_y rounds to 1 (a margin above 37). It is not what LiRA's and MICO's original code
+    does: that sums the other classes' probabilities, ``log(p_y + 1e-45) − log(Σ_{j≠y} p_j +
+    1e-45)``, which stays finite but stops growing near φ = 104, where the 1e-45 takes over.
 
     Parameters
     ----------

@@ -7,7 +7,7 @@ Principles" (IEEE S&P 2022), online and offline, vectorised over points and augm
 >>> shadow_phi = rng.normal(size=(64, 5, 2)) + 3.0 * shadow_in[..., None]
 >>> target_phi = np.array([[3.0, 3.0], [0.0, 0.0]])[[0, 1, 0, 1, 0]]
 >>> scores = online(target_phi, shadow_phi, shadow_in)
->>> bool(scores[0] > 0.9 and scores[1] < 0.1)
+>>> bool(scores[0] > 0.8 and scores[1] < 0.2)
 True
 """
 
@@ -18,7 +18,9 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit, logsumexp, ndtr
+from scipy.special import log_ndtr, logsumexp
+
+from attacks import logodds
 
 __all__ = [
     "MIN_STD",
@@ -26,8 +28,10 @@ __all__ = [
     "at_points",
     "fit",
     "offline",
+    "offline_log_odds",
     "offline_scores",
     "online",
+    "online_log_odds",
     "online_scores",
     "stable_logit_scaling",
 ]
@@ -236,10 +240,13 @@ def at_points(gaussians: GaussianFit, index: np.ndarray) -> GaussianFit:
     )
 
 
-def online_scores(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
-    """Online LiRA scores of ``target_phi`` (..., P, A) against a fit (P, A); shape (..., P).
+def online_log_odds(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
+    """Online LiRA's statistic: the log-likelihood ratio, averaged over augmentations.
 
-    The fit may also have the target's shape (see :func:`at_points`).
+    mean over augmentations of log N(φ; μ_in, σ_in) − log N(φ; μ_out, σ_out), of ``target_phi``
+    (..., P, A) against a fit (P, A) or of the target's shape (see :func:`at_points`); shape
+    (..., P); finite, and as large as ((φ − μ) / σ)² / 2: 5e11 at a distance of 1 with σ at its
+    floor :data:`MIN_STD`, where the logistic has long rounded to 1.
     """
     target_phi = _target(target_phi, gaussians)
     if np.isnan(gaussians.mu_in).any() or np.isnan(gaussians.mu_out).any():
@@ -247,18 +254,32 @@ def online_scores(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
     ratio = _normal_logpdf(target_phi, gaussians.mu_in, gaussians.sd_in) - _normal_logpdf(
         target_phi, gaussians.mu_out, gaussians.sd_out
     )
-    return np.asarray(expit(ratio.mean(axis=-1)))
+    return np.asarray(ratio.mean(axis=-1))
 
 
-def offline_scores(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
-    """Offline LiRA scores of ``target_phi`` (..., P, A) against a fit (P, A); shape (..., P).
+def offline_log_odds(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
+    """Offline LiRA's statistic: the log-odds of the mean of Φ((φ − μ_out) / σ_out).
 
-    The fit may also have the target's shape (see :func:`at_points`).
+    Computed from ``log_ndtr`` of both tails (:func:`attacks.logodds.of_mean`), so it stays
+    exact where Φ rounds to 1 (z above 8.3) or to 0 (below −38): the log-odds of z = 40 is about
+    z²/2 = 800. ``target_phi`` (..., P, A) against a fit (P, A) or of the target's shape; shape
+    (..., P).
     """
     target_phi = _target(target_phi, gaussians)
     if np.isnan(gaussians.mu_out).any():
         raise ValueError("offline LiRA needs OUT shadow models; no shadow is OUT on some point")
-    return np.asarray(ndtr((target_phi - gaussians.mu_out) / gaussians.sd_out).mean(axis=-1))
+    z = (target_phi - gaussians.mu_out) / gaussians.sd_out
+    return logodds.of_mean(log_ndtr(z), log_ndtr(-z))
+
+
+def online_scores(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
+    """Online LiRA scores: :func:`online_log_odds` through ``to_unit_interval``; in (0, 1)."""
+    return logodds.to_unit_interval(online_log_odds(target_phi, gaussians))
+
+
+def offline_scores(target_phi: np.ndarray, gaussians: GaussianFit) -> np.ndarray:
+    """Offline LiRA scores: :func:`offline_log_odds` through ``to_unit_interval``; in (0, 1)."""
+    return logodds.to_unit_interval(offline_log_odds(target_phi, gaussians))
 
 
 def online(
@@ -268,10 +289,12 @@ def online(
     *,
     global_variance: bool = False,
 ) -> np.ndarray:
-    """Online LiRA: the likelihood ratio of the IN and OUT Gaussians, through the logistic.
+    """Online LiRA: the likelihood ratio of the IN and OUT Gaussians.
 
-    score = expit(mean over augmentations of log N(φ; μ_in, σ_in) − log N(φ; μ_out, σ_out)),
-    with the Gaussians of :func:`fit`.
+    score = to_unit_interval(mean over augmentations of log N(φ; μ_in, σ_in) − log N(φ; μ_out,
+    σ_out)), with the Gaussians of :func:`fit`. The paper's logistic of that log-ratio ties
+    every point above 37 at exactly 1.0; :func:`attacks.logodds.to_unit_interval` ranks them
+    the same way without reaching 1.
 
     Parameters
     ----------
@@ -285,7 +308,7 @@ def online(
 
     Returns
     -------
-    ndarray of float64 in [0, 1], shape ``target_phi.shape[:-1]``; higher means member.
+    ndarray of float64 in (0, 1), shape ``target_phi.shape[:-1]``; higher means member.
 
     Raises
     ------
@@ -304,7 +327,9 @@ def offline(
 ) -> np.ndarray:
     """Offline LiRA: the one-sided test against the OUT Gaussian, Φ((φ − μ_out) / σ_out).
 
-    Averaged over augmentations. Only OUT shadows matter (``shadow_in`` selects them), so no
+    Averaged over augmentations, and mapped by its exact log-odds (:func:`offline_log_odds`)
+    through :func:`attacks.logodds.to_unit_interval`: the same ranking as the mean of Φ, without
+    the ties where Φ rounds to 1. Only OUT shadows matter (``shadow_in`` selects them), so no
     shadow model needs to train on the target's points.
 
     Parameters
@@ -316,7 +341,7 @@ def offline(
 
     Returns
     -------
-    ndarray of float64 in [0, 1], shape ``target_phi.shape[:-1]``; higher means member.
+    ndarray of float64 in (0, 1), shape ``target_phi.shape[:-1]``; higher means member.
 
     Raises
     ------

@@ -2,13 +2,16 @@
 
 import numpy as np
 import pytest
+from scipy.special import expit
 from scipy.stats import norm
 
 from attacks import lira
+from attacks.logodds import to_unit_interval
 
 
 def literal_lira(target_phi, shadow_phi, shadow_in, *, online, global_variance):
-    """The issue's formulas, one point and augmentation at a time."""
+    """The issue's formulas, one point and augmentation at a time: the log-likelihood ratio
+    (online) or the log-odds of the mean of Φ (offline)."""
     n_shadows, n_points, n_augs = shadow_phi.shape
     mu_in = np.empty((n_points, n_augs))
     mu_out = np.empty((n_points, n_augs))
@@ -44,8 +47,7 @@ def literal_lira(target_phi, shadow_phi, shadow_in, *, online, global_variance):
             else:
                 values.append(norm.cdf((x - mu_out[p, a]) / sd_out[p, a]))
         mean = np.mean(values)
-        with np.errstate(over="ignore"):
-            scores[p] = 1.0 / (1.0 + np.exp(-mean)) if online else mean
+        scores[p] = mean if online else np.log(mean) - np.log(1.0 - mean)
     return scores
 
 
@@ -68,7 +70,10 @@ def test_matches_literal_implementation(online, global_variance, seed):
     attack = lira.online if online else lira.offline
     fast = attack(target, phi, shadow_in, global_variance=global_variance)
     slow = literal_lira(target, phi, shadow_in, online=online, global_variance=global_variance)
-    np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast, to_unit_interval(slow), rtol=1e-10, atol=1e-12)
+    log_odds = lira.online_log_odds if online else lira.offline_log_odds
+    gaussians = lira.fit(phi, shadow_in, global_variance=global_variance)
+    np.testing.assert_allclose(log_odds(target, gaussians), slow, rtol=1e-9, atol=1e-12)
 
 
 def test_leading_axes_score_several_targets_at_once():
@@ -94,8 +99,32 @@ def test_members_score_higher_by_the_known_shift(attack):
     phi = 4.0 * shadow_in[..., None] + rng.normal(size=(64, 200, 1))
     member = attack(np.full((200, 1), 4.0), phi, shadow_in)
     non_member = attack(np.zeros((200, 1)), phi, shadow_in)
-    assert (member > 0.95).all()
+    assert (member > to_unit_interval(np.log(0.95 / 0.05))).all()  # odds above 95 : 5
     assert non_member.mean() < 0.6
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_ratios_beyond_the_logistic_keep_their_order_and_never_reach_zero_or_one(online):
+    # Shadows within 0.1 of 0 (OUT) and of 20 (IN), targets 10 to 100 away from both: log-ratios
+    # and z-scores so large that the logistic and Φ round every one to exactly 0 or 1.
+    rng = np.random.default_rng(9)
+    shadow_in = rng.random((32, 1)) < 0.5
+    phi = 20.0 * shadow_in[..., None] + 0.1 * rng.normal(size=(32, 1, 1))
+    far = np.concatenate([np.linspace(-80.0, -10.0, 100), np.linspace(30.0, 100.0, 100)])
+    target = far[:, None, None]  # 200 targets on the one point
+    gaussians = lira.fit(phi, shadow_in)
+    if online:
+        statistic = lira.online_log_odds(target, gaussians)[:, 0]
+        scores = lira.online(target, phi, shadow_in)[:, 0]
+        rounded = expit(statistic)
+    else:
+        statistic = lira.offline_log_odds(target, gaussians)[:, 0]
+        scores = lira.offline(target, phi, shadow_in)[:, 0]
+        rounded = norm.cdf(far, gaussians.mu_out[0, 0], gaussians.sd_out[0, 0])
+    assert set(rounded) == {0.0, 1.0}
+    assert np.unique(statistic).size == 200
+    assert (scores > 0.0).all() and (scores < 1.0).all()
+    assert (np.diff(scores[np.argsort(statistic)]) > 0).all()
 
 
 def test_offline_needs_no_in_shadow_and_online_refuses():

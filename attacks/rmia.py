@@ -1,21 +1,28 @@
 """RMIA, the robust membership inference attack of Zarifzadeh, Liu and Shokri (ICML 2024).
 
 LR(x, z) = [p(x | θ) / p(x)] / [p(z | θ) / p(z)] compares the target's true-class probability on
-a challenge point x with a population point z, each normalised by the reference models; the score
-of x is the fraction of population points z with LR(x, z) ≥ γ. Counting uses one sort of the
-population ratios and a merge, never a loop over points.
+a challenge point x with a population point z, each normalised by the reference models; the
+paper's score of x is the fraction of population points z with LR(x, z) ≥ γ. That count ties
+whole blocks of points (every x above all z counts Z), so the score here is the count plus a
+tie-break in (0, 1), strictly increasing in x's own ratio p(x | θ) / p(x), over Z + 1: points
+with different counts keep their order, points with equal counts are ranked by their ratio, and
+no score is 0 or 1. Counting uses one sort of the population ratios and a merge, never a loop
+over points.
 
 >>> import numpy as np
->>> ref_p = np.full((4, 2), 0.5)
->>> scores(np.array([0.9, 0.4]), ref_p, ref_p > 1, np.array([0.2, 0.5, 0.8]), np.full((4, 3), 0.5))
-array([1.        , 0.33333333])
+>>> ref_p, ref_pz = np.full((4, 2), 0.5), np.full((4, 3), 0.5)
+>>> s = scores(np.array([0.9, 0.4]), ref_p, ref_p > 1, np.array([0.2, 0.5, 0.8]), ref_pz)
+>>> np.floor(s * 4)  # the counts: 3 and 1 of the 3 population points
+array([3., 1.])
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["count_at_most", "ratios_to_scores", "reference_probability", "scores"]
+from attacks.logodds import to_unit_interval
+
+__all__ = ["count_at_most", "ratios_to_scores", "reference_probability", "scores", "tie_break"]
 
 
 def count_at_most(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -127,8 +134,9 @@ def scores(
 
     Returns
     -------
-    ndarray of float64 in [0, 1], shape (N,)
-        Fraction of population points z with LR(x, z) ≥ γ; higher means member.
+    ndarray of float64 in (0, 1), shape (N,)
+        (number of population points z with LR(x, z) ≥ γ + :func:`tie_break`) / (Z + 1);
+        higher means member.
 
     Raises
     ------
@@ -167,19 +175,31 @@ def scores(
     return ratios_to_scores(ratio_x, ratio_z, gamma=gamma)
 
 
+def tie_break(ratio_x: np.ndarray) -> np.ndarray:
+    """RMIA's tie-break: log(p(x | θ) / p(x)) through ``to_unit_interval``, in (0, 1).
+
+    Strictly increasing in the ratio, so added to the count it orders points of equal count by
+    the likelihood ratio of x itself, and being below 1 it never reorders different counts.
+    """
+    with np.errstate(divide="ignore"):
+        return to_unit_interval(np.log(ratio_x))
+
+
 def ratios_to_scores(ratio_x: np.ndarray, ratio_z: np.ndarray, *, gamma: float) -> np.ndarray:
-    """Fraction of z with ratio_x / ratio_z ≥ γ, row by row.
+    """(Number of z with ratio_x / ratio_z ≥ γ + :func:`tie_break`) / (Z + 1), row by row.
 
     Parameters
     ----------
-    ratio_x : ndarray of float, shape (..., N)
+    ratio_x : ndarray of float ≥ 0, shape (..., N)
         p(x | θ) / p(x) of every challenge point.
-    ratio_z : ndarray of float, shape (..., Z)
+    ratio_z : ndarray of float ≥ 0, shape (..., Z)
         p(z | θ) / p(z) of every population point, same leading shape.
     gamma : float > 0, keyword-only
 
     Returns
     -------
-    ndarray of float64 in [0, 1], shape (..., N)
+    ndarray of float64 in (0, 1), shape (..., N)
+        Strictly increasing in the count; at equal counts, in ``ratio_x``.
     """
-    return count_at_most(ratio_z, ratio_x / gamma) / ratio_z.shape[-1]
+    count = count_at_most(ratio_z, ratio_x / gamma)
+    return (count + tie_break(ratio_x)) / (ratio_z.shape[-1] + 1)

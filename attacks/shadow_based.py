@@ -70,7 +70,7 @@ def lira_offline(obs: Observations, *, global_variance: bool | None = None) -> n
 
     Returns
     -------
-    ndarray of float64 in [0, 1], shape (T, K)
+    ndarray of float64 in (0, 1), shape (T, K)
     """
     return _lira(obs, online=False, global_variance=global_variance)
 
@@ -86,7 +86,7 @@ def lira_online(obs: Observations, *, global_variance: bool | None = None) -> np
 
     Returns
     -------
-    ndarray of float64 in [0, 1], shape (T, K)
+    ndarray of float64 in (0, 1), shape (T, K)
     """
     return _lira(obs, online=True, global_variance=global_variance)
 
@@ -155,7 +155,7 @@ def rmia_attack(
 
     Returns
     -------
-    ndarray of float64 in [0, 1], shape (T, K)
+    ndarray of float64 in (0, 1), shape (T, K)
     """
     if tune:
         gamma, a = _tune_rmia(obs)

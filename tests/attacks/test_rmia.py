@@ -7,10 +7,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from attacks import rmia
+from attacks.evaluation import tpr_at_fpr
+from attacks.logodds import to_unit_interval
 
 
 def literal_rmia(target_p, ref_p, ref_in, target_pz, ref_pz, *, gamma, a):
-    """LR(x, z) for every pair, counted one by one."""
+    """LR(x, z) for every pair, counted one by one, plus the tie-break of x's own ratio."""
     n_refs, n_points = ref_p.shape
     if a is None:
         p_z = [np.mean(ref_pz[:, z]) for z in range(len(target_pz))]
@@ -28,7 +30,8 @@ def literal_rmia(target_p, ref_p, ref_in, target_pz, ref_pz, *, gamma, a):
             ratio = (target_p[x] / p_x) / (target_pz[z] / p_z[z])
             if ratio >= gamma:
                 count += 1
-        scores.append(count / len(target_pz))
+        tie_break = to_unit_interval(np.log(target_p[x] / p_x))
+        scores.append((count + tie_break) / (len(target_pz) + 1))
     return np.array(scores)
 
 
@@ -60,7 +63,7 @@ def test_ties_with_the_threshold_count_as_at_least_gamma():
     scores = rmia.scores(
         np.array([0.5]), ref, ref > 1, np.array([0.25, 0.5, 0.75]), np.full((2, 3), 0.5)
     )
-    assert scores[0] == pytest.approx(2 / 3)
+    assert scores[0] == pytest.approx((2 + 0.5) / 4)  # 2 of 3, and log ratio 0 breaks ties at ½
 
 
 def test_members_outscore_non_members():
@@ -96,7 +99,41 @@ def test_zero_reference_probability_is_floored():
         np.array([0.5]),
         np.full((2, 1), 0.5),
     )
-    np.testing.assert_array_equal(scores, [1.0, 0.0])
+    np.testing.assert_array_equal(np.floor(2 * scores), [1, 0])  # counts 1 and 0 of 1
+    assert (scores > 0).all() and (scores < 1).all()
+
+
+def test_tie_break_ranks_a_block_of_full_counts_by_the_ratio_of_x():
+    # 2,000 non-members and 2,000 members, p(x) = ½ everywhere, population ratios in [0.8, 1.2]:
+    # a quarter of the non-members and most members beat every population point, so the plain
+    # count ties them all at Z; only members have ratios above 1.4.
+    rng = np.random.default_rng(11)
+    members = np.arange(4000) >= 2000
+    target_p = np.where(members, rng.uniform(0.5, 1.0, 4000), rng.uniform(0.3, 0.7, 4000))
+    ref_p = np.full((4, 4000), 0.5)
+    target_pz = rng.uniform(0.4, 0.6, 50)
+    ref_pz = np.full((4, 50), 0.5)
+    count = rmia.count_at_most(target_pz / 0.5, target_p / 0.5)
+    assert (count[~members] == 50).sum() > 400
+    assert tpr_at_fpr(members, count / 50, 0.001) == 0.0
+    scores = rmia.scores(target_p, ref_p, np.zeros((4, 4000), bool), target_pz, ref_pz)
+    assert tpr_at_fpr(members, scores, 0.001) > 0.5
+    np.testing.assert_array_equal(np.floor(51 * scores), count)
+
+
+@given(
+    ratio_x=hnp.arrays(np.float64, 40, elements=st.sampled_from([0.0, 0.5, 1.0, 1.0 + 1e-9, 3.0])),
+    ratio_z=hnp.arrays(np.float64, 6, elements=st.floats(0, 4)),
+    gamma=st.sampled_from([0.5, 1.0, 2.0]),
+)
+def test_scores_order_points_by_count_then_by_their_own_ratio(ratio_x, ratio_z, gamma):
+    scores = rmia.ratios_to_scores(ratio_x, ratio_z, gamma=gamma)
+    count = rmia.count_at_most(ratio_z, ratio_x / gamma)
+    assert ((scores > 0) & (scores < 1)).all()
+    key = np.lexsort((ratio_x, count))  # by count, then by ratio
+    assert (np.diff(scores[key]) >= 0).all()
+    differs = (np.diff(count[key]) > 0) | (np.diff(ratio_x[key]) > 0)
+    assert (np.diff(scores[key])[differs] > 0).all()
 
 
 @pytest.mark.parametrize(

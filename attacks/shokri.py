@@ -4,7 +4,9 @@ The train models are the shadow models. For every class, a binary classifier lea
 from the shadows' probability vectors on challenge points of that class; a target's point is
 scored by its class's classifier. Like the classic reproductions, the SVM picks C and γ by
 cross-validation; samples per class and the grid are capped so a 100-class scenario takes about a
-minute on two cores.
+minute on two cores. Each classifier scores by its membership log-odds
+(:func:`attacks.classifiers.log_odds`, the Platt sigmoid's argument for the SVM), mapped into
+(0, 1) by :func:`attacks.logodds.to_unit_interval`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from attacks import features
+from attacks import classifiers, features
+from attacks.logodds import to_unit_interval
 from attacks.observations import Observations
 
 __all__ = ["shokri"]
@@ -34,6 +37,7 @@ _SVM_C = (1.0, 10.0, 100.0)
 _SVM_GAMMA = (0.1, 1.0, 10.0)  # times 1 / features, sklearn's "scale" on standardised inputs
 
 Scorer = Callable[[np.ndarray], np.ndarray]
+"""A fitted attack classifier: features (N, C) to membership log-odds (N,)."""
 
 
 def _auc(y: np.ndarray, decision: np.ndarray) -> float:
@@ -47,7 +51,8 @@ def _svm(x: np.ndarray, y: np.ndarray, seed: int) -> Scorer:
     """RBF SVM with (C, γ) chosen by 3-fold cross-validated AUC, Platt-scaled.
 
     The Platt sigmoid is fitted on the out-of-fold decision values of the chosen (C, γ), as
-    ``CalibratedClassifierCV(ensemble=False)`` does, without refitting the grid.
+    ``CalibratedClassifierCV(ensemble=False)`` does, without refitting the grid; the scorer
+    returns its argument, the log-odds.
     """
     scaler = StandardScaler().fit(x)
     x = scaler.transform(x)
@@ -65,11 +70,11 @@ def _svm(x: np.ndarray, y: np.ndarray, seed: int) -> Scorer:
     _, svm, decision = best
     platt = LogisticRegression().fit(decision[:, None], y)
     svm.fit(x, y)
-    return lambda z: platt.predict_proba(svm.decision_function(scaler.transform(z))[:, None])[:, 1]
+    return lambda z: platt.decision_function(svm.decision_function(scaler.transform(z))[:, None])
 
 
 def _fit(kind: Classifier, x: np.ndarray, y: np.ndarray, seed: int) -> Scorer:
-    """A fitted attack classifier, as a function from features to membership probabilities."""
+    """A fitted attack classifier, as a function from features to membership log-odds."""
     if kind == "svm":
         return _svm(x, y, seed)
     if kind == "mlp":
@@ -80,7 +85,7 @@ def _fit(kind: Classifier, x: np.ndarray, y: np.ndarray, seed: int) -> Scorer:
     else:
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     model.fit(x, y)
-    return lambda z: model.predict_proba(z)[:, 1]
+    return lambda z: classifiers.log_odds(model, z)
 
 
 def _balanced_sample(
@@ -116,15 +121,15 @@ def shokri(
     ----------
     obs : Observations
     classifier : {"svm", "mlp", "logistic"}, keyword-only
-        RBF SVM with (C, γ) chosen by 3-fold cross-validated AUC over a 3 × 3 grid, with Platt
-        probabilities; a one-hidden-layer MLP; or logistic regression.
+        RBF SVM with (C, γ) chosen by 3-fold cross-validated AUC over a 3 × 3 grid, scored by
+        its Platt log-odds; a one-hidden-layer MLP; or logistic regression.
     per_class : int ≥ 2, keyword-only
         Cap on training samples per class, half members and half non-members.
     seed : int, keyword-only
 
     Returns
     -------
-    ndarray of float64 in [0, 1], shape (T, K)
+    ndarray of float64 in (0, 1), shape (T, K)
 
     Raises
     ------
@@ -152,7 +157,7 @@ def shokri(
     fallback = _fit(classifier, x[pooled], y[pooled], seed)
     target_classes = obs.target_labels.ravel()
     flat_target = target_x.reshape(-1, obs.n_classes)
-    scores = fallback(flat_target)
+    log_odds = fallback(flat_target)
     bounds = np.searchsorted(c, np.arange(obs.n_classes + 1))
     for label in np.unique(target_classes):
         rows = slice(bounds[label], bounds[label + 1])
@@ -161,5 +166,5 @@ def shokri(
             continue
         fitted = _fit(classifier, x[rows], y[rows], seed)
         where = target_classes == label
-        scores[where] = fitted(flat_target[where])
-    return scores.reshape(obs.target_points.shape)
+        log_odds[where] = fitted(flat_target[where])
+    return to_unit_interval(log_odds.reshape(obs.target_points.shape))

@@ -22,7 +22,10 @@ class Attack:
     name : str
         Registry key and baseline name, e.g. ``"lira-offline"``.
     function : callable
-        ``function(observations) -> scores`` of shape (T, K) in [0, 1], higher means member.
+        ``function(observations) -> scores`` of shape (T, K) in [0, 1], higher means member: a
+        strictly increasing map of the attack's statistic, the same for every target model,
+        that ties no two points whose statistics differ and reaches neither 0 nor 1
+        (:func:`attacks.logodds.to_unit_interval`).
     summary : str
         One line for listings and leaderboards.
     white_box : bool

@@ -24,12 +24,14 @@ def make_observations(
     n_queries: int = 2,
     n_population: int = 60,
     noise: float = 0.5,
+    disjoint: bool = False,
     seed: int = 0,
 ) -> Observations:
     """Observations of models whose true-class logit is a per-point difficulty plus ``shift`` on
     members plus Gaussian noise; other logits are standard normal. Half of every target's points
     are members (``target_in``), shadows are IN with probability one half, the population is OUT.
-    Gradient norms shrink as the true-class logit grows.
+    Gradient norms shrink as the true-class logit grows. With ``disjoint`` no two targets share a
+    challenge point (``n_points`` must be at least ``n_targets * per_target``).
     """
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, n_classes, n_points)
@@ -45,9 +47,13 @@ def make_observations(
 
     shadow_in = rng.random((n_shadows, n_points)) < 0.5
     shadow_true = difficulty + shift * shadow_in
-    target_points = np.stack(
-        [rng.choice(n_points, per_target, replace=False) for _ in range(n_targets)]
-    )
+    if disjoint:
+        target_points = rng.permutation(n_points)[: n_targets * per_target]
+        target_points = target_points.reshape(n_targets, per_target)
+    else:
+        target_points = np.stack(
+            [rng.choice(n_points, per_target, replace=False) for _ in range(n_targets)]
+        )
     target_in = np.zeros((n_targets, per_target), dtype=bool)
     target_in[:, : per_target // 2] = True
     target_in = rng.permuted(target_in, axis=1)

@@ -6,15 +6,32 @@ import numpy as np
 import pytest
 
 import attacks
+from attacks import features
 from attacks.evaluation import evaluate
 from tests.attacks.synthetic import make_observations, truth
 
 NAMES = list(attacks.REGISTRY)
 
+LEARNED = {"shokri", "ensemble"}
+"""Attacks whose statistic is a trained classifier's output, which ties points by itself: a
+forest's vote fraction, an SVM on probability vectors whose true-class entries are all 1.0."""
+
 
 @pytest.fixture(scope="module")
 def weak():
     return make_observations(shift=1.5, seed=1)
+
+
+@pytest.fixture(scope="module")
+def saturated():
+    """Members 50 logits ahead, so p_y rounds to 1.0 on nearly every member; no two targets share
+    a point, so every (target, point) has its own outputs and its own statistic."""
+    obs = make_observations(
+        shift=50.0, noise=4.0, n_targets=4, per_target=60, n_points=240, disjoint=True, seed=5
+    )
+    p = features.true_class_probability(obs.target_logits, obs.target_labels[..., None])
+    assert (p.mean(axis=-1)[truth(obs)] == 1.0).mean() > 0.95
+    return obs
 
 
 def subset(obs, rows):
@@ -66,6 +83,20 @@ def test_shadow_based_attacks_beat_the_loss_on_points_of_varying_difficulty(name
     loss = evaluate(truth(weak), attacks.get("loss").function(weak))
     metrics = evaluate(truth(weak), attacks.get(name).function(weak))
     assert metrics["AUC"] > loss["AUC"] + 0.05
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_saturated_outputs_score_strictly_inside_the_unit_interval(name, saturated):
+    scores = attacks.get(name).function(saturated)
+    assert (scores > 0.0).all() and (scores < 1.0).all()
+
+
+@pytest.mark.parametrize("name", [name for name in NAMES if name not in LEARNED])
+def test_saturated_outputs_that_differ_get_distinct_scores(name, saturated):
+    # Every point's statistic differs, so as many distinct scores as points: no block of
+    # confident points ties at the top of one global threshold.
+    scores = attacks.get(name).function(saturated)
+    assert np.unique(scores).size == scores.size
 
 
 def test_unknown_attack_lists_the_known_ones():

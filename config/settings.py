@@ -146,7 +146,8 @@ USE_TZ = True
 
 # --- Files ----------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# Collected by `make setup` (collectstatic); WhiteNoise serves them with debug off.
+STATIC_ROOT = Path(env.str("ARENA_STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("ARENA_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
@@ -173,12 +174,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PARSER_CLASSES": [
-        "benchmark.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON unless a view says otherwise (uploads take multipart, the token form fields too).
+    "DEFAULT_PARSER_CLASSES": ["benchmark.api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "benchmark.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "benchmark.api.exception_handlers.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

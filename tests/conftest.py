@@ -50,8 +50,10 @@ def _process_env(tmp: Path) -> dict[str, str]:
         # Baselines queued when a zoo is built: one quick attack keeps integration tests short.
         ARENA_AUTO_BASELINES=os.environ.get("ARENA_TEST_AUTO_BASELINES", "loss"),
         DJANGO_SETTINGS_MODULE="config.settings",
-        # The processes have var directories of their own: hand them this run's key.
+        # The processes have var directories of their own: hand them this run's key and the
+        # static files `make setup` collected.
         DJANGO_SECRET_KEY=settings.SECRET_KEY,
+        ARENA_STATIC_ROOT=str(settings.STATIC_ROOT),
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -8,6 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from benchmark import selectors, services
+from benchmark.api.fields import StrictBooleanField
+from benchmark.api.schema import error_response
 
 
 class TrackRevealApi(APIView):
@@ -20,7 +22,12 @@ class TrackRevealApi(APIView):
         slug = serializers.CharField()
         revealed_at = serializers.DateTimeField()
 
-    @extend_schema(request=None, responses={200: OutputSerializer}, summary="Reveal final (staff)")
+    @extend_schema(
+        request=None,
+        responses={200: OutputSerializer, 409: error_response("the final deadline has not passed")},
+        summary="Reveal final (staff)",
+        description="409 before the final deadline.",
+    )
     def post(self, request: Request, slug: str) -> Response:
         track = selectors.track_get(slug=slug, user=request.user)
         track = services.track_reveal(track=track, by=request.user)
@@ -83,8 +90,8 @@ class SubmissionFlagsApi(APIView):
         class Meta:
             ref_name = "SubmissionFlagsInput"
 
-        hidden = serializers.BooleanField(required=False)
-        disqualified = serializers.BooleanField(required=False)
+        hidden = StrictBooleanField(required=False)
+        disqualified = StrictBooleanField(required=False)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

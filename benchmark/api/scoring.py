@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import scoring
+from benchmark.api.fields import StrictFloatField, StrictIntegerField
 from benchmark.errors import ApplicationError, PayloadTooLarge
 
 
@@ -24,9 +25,13 @@ class ScoreApi(APIView):
     permission_classes: list[type] = []
 
     class InputSerializer(serializers.Serializer):
-        labels = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+        labels = serializers.ListField(
+            child=StrictIntegerField(min_value=0, max_value=1),
+            min_length=1,
+            help_text="1 for a member, 0 for a non-member.",
+        )
         scores = serializers.ListField(
-            child=serializers.FloatField(allow_null=False), allow_empty=False
+            child=StrictFloatField(), min_length=1, help_text="Higher means more likely a member."
         )
 
     class RocSerializer(serializers.Serializer):

@@ -2,15 +2,16 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import parsers, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from benchmark import selectors, services
+from benchmark.api.schema import error_response
 
-ERROR_RESPONSE = OpenApiResponse(description='{"message": ..., "extra": {...}}')
+ERROR_RESPONSE = error_response("see `message`")
 
 
 class SubmissionSummarySerializer(serializers.Serializer):
@@ -48,11 +49,11 @@ class TrackSubmissionsApi(APIView):
         request={"multipart/form-data": CreateInputSerializer},
         responses={
             202: SubmissionSummarySerializer,
-            400: OpenApiResponse(description="invalid zip: extra.problems lists every problem"),
+            400: error_response("invalid zip: `extra.problems` lists every problem"),
             403: ERROR_RESPONSE,
             409: ERROR_RESPONSE,
             413: ERROR_RESPONSE,
-            429: OpenApiResponse(description="a quota is used up; the message says until when"),
+            429: error_response("a quota is used up (the message says until when), or throttled"),
         },
         summary="Upload a submission",
     )

@@ -5,13 +5,14 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from benchmark import selectors, services
+from benchmark.api.schema import error_response
 from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import Track
 
@@ -216,7 +217,7 @@ class BundleDownloadApi(APIView):
     @extend_schema(
         responses={
             (200, "application/zip"): OpenApiTypes.BINARY,
-            409: OpenApiResponse(description="the zoo is still being built"),
+            409: error_response("the zoo is still being built"),
         },
         summary="Download the participant bundle",
     )

@@ -266,3 +266,8 @@ def test_pages_link_the_favicon_and_the_site_serves_it(client, path, content_typ
     assert response["Content-Type"] == content_type
     body = b"".join(response.streaming_content)
     assert body.startswith(b"<svg" if path.endswith(".svg") else b"\x00\x00\x01\x00")
+
+
+def test_the_root_favicon_path_leads_to_the_static_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/favicon.ico"

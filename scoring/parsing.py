@@ -34,14 +34,14 @@ def _count(n: int, what: str) -> str:
 def explain_tokens(tokens: list[bytes], *, unit_interval: bool) -> list[str]:
     """Every reason the tokens are not all finite numbers (in [0, 1] if ``unit_interval``).
 
-    One reason per kind of problem, giving how many values have it and the first of them
-    (1-based position).
+    One reason per kind of problem, giving how many values have it and the first of them by
+    its 0-based index, the convention of every message of this package (and of numpy).
     """
     bad_number: list[int] = []
     not_finite: list[int] = []
     outside: list[int] = []
     values: list[float] = []
-    for position, token in enumerate(tokens, start=1):
+    for position, token in enumerate(tokens):
         try:
             value = float(token)
         except ValueError:
@@ -58,19 +58,19 @@ def explain_tokens(tokens: list[bytes], *, unit_interval: bool) -> list[str]:
         first = bad_number[0]
         reasons.append(
             f"{_count(len(bad_number), 'not a number')} "
-            f"(first: value {first}, {_describe(tokens[first - 1])})"
+            f"(first: index {first}, {_describe(tokens[first])})"
         )
     if not_finite:
         first = not_finite[0]
         reasons.append(
             f"{_count(len(not_finite), 'NaN or infinite')} "
-            f"(first: value {first}, {_describe(tokens[first - 1])})"
+            f"(first: index {first}, {_describe(tokens[first])})"
         )
     if outside:
         first = outside[0]
-        shown = values[first - 1]
+        shown = values[first]
         reasons.append(
-            f"{_count(len(outside), 'outside [0, 1]')} (first: value {first}, {shown!r})"
+            f"{_count(len(outside), 'outside [0, 1]')} (first: index {first}, {shown!r})"
         )
     return reasons
 
@@ -103,8 +103,8 @@ def parse_values(
     >>> for reason in parse_values(b"0.5\\nx\\n2", count=4)[1]:
     ...     print(reason)
     expected 4 values, found 3
-    1 value not a number (first: value 2, 'x')
-    1 value outside [0, 1] (first: value 3, 2.0)
+    1 value not a number (first: index 1, 'x')
+    1 value outside [0, 1] (first: index 2, 2.0)
     """
     tokens = split_values(data)
     reasons = [] if len(tokens) == count else [f"expected {count} values, found {len(tokens)}"]

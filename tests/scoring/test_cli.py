@@ -146,7 +146,7 @@ def test_cli_invalid_submission_exits_3_listing_problems(tree, tmp_path):
     lines = completed.stderr.splitlines()
     assert f"{names[0]}: missing" in lines
     assert f"{names[1]}: expected 200 values, found 2" in lines
-    assert f"{names[1]}: 1 value outside [0, 1] (first: value 2, 2.0)" in lines
+    assert f"{names[1]}: 1 value outside [0, 1] (first: index 1, 2.0)" in lines
     assert "../escape.csv: path escapes the archive ('..')" in lines
     assert len(lines) == 4
 

@@ -152,10 +152,10 @@ def test_hostile_entries_are_refused_with_their_reason(make, path, reason):
     ("content", "reason"),
     [
         (b"0.5," * 198 + b"0.5", "expected 200 values, found 199"),
-        (b"0.5," * 199 + b"zero", "1 value not a number (first: value 200, 'zero')"),
-        (b"nan," + b"0.5," * 198 + b"inf", "2 values NaN or infinite (first: value 1, 'nan')"),
-        (b"0.5," * 199 + b"1.0001", "1 value outside [0, 1] (first: value 200, 1.0001)"),
-        (b"-0.0," * 199 + b"-1e-9", "1 value outside [0, 1] (first: value 200, -1e-09)"),
+        (b"0.5," * 199 + b"zero", "1 value not a number (first: index 199, 'zero')"),
+        (b"nan," + b"0.5," * 198 + b"inf", "2 values NaN or infinite (first: index 0, 'nan')"),
+        (b"0.5," * 199 + b"1.0001", "1 value outside [0, 1] (first: index 199, 1.0001)"),
+        (b"-0.0," * 199 + b"-1e-9", "1 value outside [0, 1] (first: index 199, -1e-09)"),
     ],
 )
 def test_bad_values_are_refused_with_their_reason(content, reason):

@@ -50,17 +50,17 @@ def test_parsing_agrees_with_python_float_or_explains_why(tokens):
     ("data", "reasons"),
     [
         (b"", ["expected 2 values, found 0"]),
-        (b"0.1,,0.2", ["expected 2 values, found 3", "1 value not a number (first: value 2, '')"]),
-        (b"0.1,0.2,", ["expected 2 values, found 3", "1 value not a number (first: value 3, '')"]),
+        (b"0.1,,0.2", ["expected 2 values, found 3", "1 value not a number (first: index 1, '')"]),
+        (b"0.1,0.2,", ["expected 2 values, found 3", "1 value not a number (first: index 2, '')"]),
         (
             b"0.1;0.2",
-            ["expected 2 values, found 1", "1 value not a number (first: value 1, '0.1;0.2')"],
+            ["expected 2 values, found 1", "1 value not a number (first: index 0, '0.1;0.2')"],
         ),
-        (b"nan,inf", ["2 values NaN or infinite (first: value 1, 'nan')"]),
-        (b"-0.5,7", ["2 values outside [0, 1] (first: value 1, -0.5)"]),
+        (b"nan,inf", ["2 values NaN or infinite (first: index 0, 'nan')"]),
+        (b"-0.5,7", ["2 values outside [0, 1] (first: index 0, -0.5)"]),
         (
             b"0.1,0.2\n0.3,0.4",
-            ["expected 2 values, found 3", "1 value not a number (first: value 2, '0.2\\n0.3')"],
+            ["expected 2 values, found 3", "1 value not a number (first: index 1, '0.2\\n0.3')"],
         ),
     ],
 )
@@ -75,3 +75,12 @@ def test_malformed_files_are_explained(data, reasons):
 def test_docstring_examples_run(module):
     failures, tried = doctest.testmod(importlib.import_module(module))
     assert tried > 0 and failures == 0
+
+
+def test_zip_values_and_the_scoring_call_count_from_zero_alike():
+    import scoring
+
+    with pytest.raises(ValueError, match=r"at index 2$"):
+        scoring.score([0, 1, 0, 1], [0.1, 0.2, float("nan"), 0.4])
+    _, reasons = parse_values(b"0.1,0.2,nan,0.4", count=4)
+    assert reasons == ["1 value NaN or infinite (first: index 2, 'nan')"]

@@ -92,8 +92,8 @@ def test_every_problem_is_listed_at_once(predictions):
     assert isinstance(caught.value, ValueError)
     assert len(caught.value.problems) == 5
     assert reasons[entries[0][0]] == "expected 200 values, found 201"
-    assert reasons[entries[1][0]].startswith("1 value NaN or infinite (first: value 200")
-    assert reasons[entries[2][0]] == "1 value outside [0, 1] (first: value 200, 1.5)"
+    assert reasons[entries[1][0]].startswith("1 value NaN or infinite (first: index 199")
+    assert reasons[entries[2][0]] == "1 value outside [0, 1] (first: index 199, 1.5)"
     assert reasons["purchase100/purchase100_hi/final/model_151/prediction.csv"] == "missing"
     assert reasons["purchase100/notes.txt"] == "unexpected file"
 

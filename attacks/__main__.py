@@ -15,12 +15,14 @@ from attacks.registry import REGISTRY
 from attacks.report import HEADER, find_tracks, format_row, format_table, predict_bundle, report
 from attacks.submission import write_submission_zip
 
+BUNDLE_HELP = "a track directory (its <track>.dataset.json beside it) or its parent"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m attacks", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     rep = commands.add_parser("report", help="every attack on a bundle's train models")
-    rep.add_argument("bundle", help="a track directory (with dataset.json) or its parent")
+    rep.add_argument("bundle", help=BUNDLE_HELP)
     rep.add_argument(
         "--attacks", default=",".join(REGISTRY), help="comma-separated names (default: all)"
     )
@@ -31,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         help="an organizer's solutions directory: score the dev models instead of train halves",
     )
     pre = commands.add_parser("predict", help="a submission zip of one attack")
-    pre.add_argument("bundle", help="a track directory (with dataset.json) or its parent")
+    pre.add_argument("bundle", help=BUNDLE_HELP)
     pre.add_argument("attack", choices=list(REGISTRY))
     pre.add_argument("-o", "--output", required=True, help="the zip to write")
     pre.add_argument("--cache-dir", help="keep observations here between runs")

@@ -18,6 +18,7 @@ from attacks.bundle import Targets, Track, observe, open_track, scenario_dirs
 from attacks.evaluation import evaluate
 from attacks.observations import ModelId, Observations
 from attacks.registry import REGISTRY, get, run
+from benchmark.zoo.splits import is_track_dir
 
 __all__ = [
     "Row",
@@ -41,7 +42,8 @@ class Row:
 
 
 def find_tracks(bundle_dir: str | Path) -> list[Path]:
-    """Track directories (holding ``dataset.json``) at or one level below ``bundle_dir``.
+    """Track directories at or one level below ``bundle_dir``: folders whose manifest lies
+    beside them (``<track>.dataset.json``) or, in older bundles, inside them.
 
     Raises
     ------
@@ -49,13 +51,13 @@ def find_tracks(bundle_dir: str | Path) -> list[Path]:
         If there is none.
     """
     root = Path(bundle_dir)
-    if (root / "dataset.json").is_file():
+    if is_track_dir(root):
         return [root]
-    found = (
-        sorted(p for p in root.iterdir() if (p / "dataset.json").is_file()) if root.is_dir() else []
-    )
+    found = sorted(p for p in root.iterdir() if is_track_dir(p)) if root.is_dir() else []
     if not found:
-        raise ValueError(f"{root} holds no track bundle (no dataset.json here or one level down)")
+        raise ValueError(
+            f"{root} holds no track bundle (no <track>.dataset.json here or one level down)"
+        )
     return found
 
 

@@ -24,18 +24,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.special import expit, ndtr
+from scipy.special import ndtr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import attacks
 from attacks import lira
+from attacks.logodds import to_unit_interval
 
 SHADOWS, POINTS, AUGMENTATIONS = 100, 20_000, 2
 
 
 def literal_lira(target_phi, shadow_phi, shadow_in, *, online):
-    """LiRA one point at a time: the formulas of the issue, numpy over one point's shadows."""
+    """LiRA's statistics one point at a time: the formulas of the issue, numpy over one point's
+    shadows; the log-likelihood ratio (online) or the log-odds of the mean of Φ (offline)."""
     scores = np.empty(target_phi.shape[0])
     for p in range(target_phi.shape[0]):
         ins = shadow_phi[shadow_in[:, p], p, :]
@@ -48,9 +50,10 @@ def literal_lira(target_phi, shadow_phi, shadow_in, *, online):
             sd_in = np.maximum(np.std(ins, axis=0), lira.MIN_STD)
             log_in = -0.5 * ((x - mu_in) / sd_in) ** 2 - np.log(sd_in)
             log_out = -0.5 * ((x - mu_out) / sd_out) ** 2 - np.log(sd_out)
-            scores[p] = expit(np.mean(log_in - log_out))
+            scores[p] = np.mean(log_in - log_out)
         else:
-            scores[p] = np.mean(ndtr((x - mu_out) / sd_out))
+            mean = np.mean(ndtr((x - mu_out) / sd_out))
+            scores[p] = np.log(mean) - np.log1p(-mean)
     return scores
 
 
@@ -78,7 +81,9 @@ def lira_speedup(subset: int) -> float:
             target_phi[:subset], shadow_phi[:, :subset], shadow_in[:, :subset], online=online
         )
         literal_s += time.perf_counter() - start
-        np.testing.assert_allclose(fast[online][:subset], slow, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            fast[online][:subset], to_unit_interval(slow), rtol=1e-9, atol=1e-12
+        )
     literal_scaled = literal_s * POINTS / subset
     print(f"lira: {SHADOWS} shadows x {POINTS} points x {AUGMENTATIONS} augmentations")
     print(f"lira_vectorised_s: {fast_s:.3f}  (offline + online)")

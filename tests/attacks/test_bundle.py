@@ -18,7 +18,7 @@ from tests.attacks.tiny_bundle import write_tiny_bundle
 
 @pytest.fixture(scope="module")
 def track_dir(tmp_path_factory):
-    return write_tiny_bundle(tmp_path_factory.mktemp("bundle"), beside=True)
+    return write_tiny_bundle(tmp_path_factory.mktemp("bundle"))
 
 
 def load_model(directory):
@@ -126,7 +126,7 @@ def test_the_track_folder_holds_scenario_folders_only(track_dir):
 
 
 def test_an_older_bundle_with_the_manifest_inside_reads_the_same(track_dir, tmp_path):
-    old = write_tiny_bundle(tmp_path)
+    old = write_tiny_bundle(tmp_path, beside=False)
     assert (old / "dataset.json").is_file() and not (tmp_path / "tiny.dataset.json").exists()
     entry = json.loads((old / "dataset.json").read_text())
     entry["dataset"] = {"name": "digits", "size": 0, "seed": 0, "path_hint": ""}  # old zoo's

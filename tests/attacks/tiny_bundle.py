@@ -1,8 +1,8 @@
 """A tiny bundle in MICO's layout, written with the zoo's own split functions.
 
 Models keep their seeded initial weights (no training): observations only need their outputs.
-The manifest and population go inside ``<track>/`` (the older layout) unless ``beside=True``
-(the zoo's layout); ``attacks.report.find_tracks`` still looks inside only.
+The manifest and population go beside ``<track>/`` (the zoo's layout) unless ``beside=False``
+(the older layout, which still loads).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ CHALLENGE, TRAINING, POPULATION = 10, 300, 150
 
 
 def write_tiny_bundle(
-    root: Path, *, train: int = 4, dev: int = 2, final: int = 1, beside: bool = False
+    root: Path, *, train: int = 4, dev: int = 2, final: int = 1, beside: bool = True
 ) -> Path:
     """``<root>/tiny/`` with one scenario ``inf`` of digits CNNs; returns the track directory.
 
     ``beside``: write ``<root>/tiny.dataset.json`` and ``<root>/tiny.population.csv`` (the
-    zoo's layout) rather than ``tiny/dataset.json`` and ``tiny/population.csv``.
+    zoo's layout); ``False`` writes ``tiny/dataset.json`` and ``tiny/population.csv`` instead.
     """
     data = load_dataset("digits")
     track = root / "tiny"

@@ -7,12 +7,31 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import _free_port, _process_env, _stop, app_broker, start_web, start_worker
+
+
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float, what: str, logs: Callable[[], str] = str
+) -> Any:
+    """Poll ``predicate`` until it returns something true, and return that; fail after
+    ``timeout`` seconds with ``what`` and the processes' logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{logs()}")
+
+
+def log_tail(path: Path) -> Callable[[], str]:
+    return lambda: path.read_text()[-4000:]
 
 
 class RedisServer:

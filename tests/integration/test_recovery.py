@@ -13,19 +13,9 @@ from benchmark import tasks
 from benchmark.models import DailyUsage, Job, LeaderboardEntry, ScenarioScore, Submission, Track
 from tests.benchmark.factories import make_staff, make_user, ready_track, submission_zip, track_toml
 from tests.http import multipart, post_file, post_json, request
-from tests.integration.conftest import kill_session
+from tests.integration.conftest import kill_session, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, *, timeout: float, what: str, stack):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{stack.logs()}")
 
 
 def _statuses(ids):
@@ -72,7 +62,7 @@ def test_a_worker_killed_while_scoring_loses_nothing_and_scores_each_submission_
         lambda: Submission.Status.SCORING in _statuses(ids).values(),
         timeout=60,
         what="the worker to start scoring",
-        stack=stack,
+        logs=stack.logs,
     )
     kill_session(worker)
     lock.close()
@@ -81,7 +71,7 @@ def test_a_worker_killed_while_scoring_loses_nothing_and_scores_each_submission_
     restarted = time.monotonic()
     stack.worker()
     up = time.monotonic()
-    wait_for(lambda: _all_scored(ids), timeout=90, what="every submission scored", stack=stack)
+    wait_for(lambda: _all_scored(ids), timeout=90, what="every submission scored", logs=stack.logs)
     print(f"restart {up - restarted:.1f} s, then scored in {time.monotonic() - up:.1f} s")
     for submission_id in ids:
         scores = ScenarioScore.objects.filter(submission_id=submission_id)
@@ -103,7 +93,7 @@ def test_a_worker_killed_while_scoring_loses_nothing_and_scores_each_submission_
 
         return WorkerHeartbeat.objects.filter(seen_at__gte=_aware(marker)).exists()
 
-    wait_for(replay_consumed, timeout=30, what="the replayed messages", stack=stack)
+    wait_for(replay_consumed, timeout=30, what="the replayed messages", logs=stack.logs)
     assert ScenarioScore.objects.filter(submission_id__in=ids).count() == 4 * len(ids)
     assert _all_scored(ids)
 
@@ -156,10 +146,10 @@ def test_requests_while_the_broker_is_down_are_accepted_and_run_when_it_returns(
         lambda: _accepted(post_file(url, submission_zip(track, seed=2), token=token)),
         timeout=30,
         what="an upload once the broker is back",
-        stack=stack,
+        logs=stack.logs,
     )
     t0 = time.monotonic()
-    wait_for(lambda: _all_scored([first, second]), timeout=60, what="both scored", stack=stack)
+    wait_for(lambda: _all_scored([first, second]), timeout=60, what="both scored", logs=stack.logs)
     print(f"both scored {time.monotonic() - t0:.1f} s after the broker returned")
     assert not Job.objects.filter(state=Job.State.PENDING).exists(), "the outbox drained"
     new_track = Track.objects.get(slug="outage-new")
@@ -173,7 +163,7 @@ def test_requests_while_the_broker_is_down_are_accepted_and_run_when_it_returns(
     private_redis.start()
     stack.beat()
     t0 = time.monotonic()
-    wait_for(lambda: _all_scored([third]), timeout=60, what="the sweeper's publish", stack=stack)
+    wait_for(lambda: _all_scored([third]), timeout=60, what="the sweeper", logs=stack.logs)
     print(f"third scored {time.monotonic() - t0:.1f} s after the beat started")
     assert DailyUsage.objects.get(entrant__user=alice).valid == 3
 

@@ -1,26 +1,14 @@
 """The full path: upload over the API → a real worker on Redis scores it → the leaderboard."""
 
-import time
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from tests.benchmark.factories import make_user, ready_track, submission_zip
 from tests.benchmark.helpers import client_for
+from tests.integration.conftest import log_tail, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, *, timeout: float, what: str, log_path=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    log = log_path.read_text()[-4000:] if log_path else ""
-    pytest.fail(f"timed out waiting for {what}\n{log}")
 
 
 def test_upload_is_scored_by_the_worker_and_reaches_the_leaderboard(
@@ -44,7 +32,8 @@ def test_upload_is_scored_by_the_worker_and_reaches_the_leaderboard(
         body = client.get(f"/api/v1/submissions/{submission_id}/").json()
         return body if body["status"] in ("scored", "failed") else None
 
-    body = wait_for(status, timeout=90, what="scoring", log_path=celery_worker_process.log_path)
+    logs = log_tail(celery_worker_process.log_path)
+    body = wait_for(status, timeout=90, what="scoring", logs=logs)
     assert body["status"] == "scored", body
     assert set(body["scores"]) == {"inf", "lo"}
     assert set(body["scores"]["inf"]) == {"dev"}, "final scores stay hidden before the reveal"

@@ -8,7 +8,7 @@ from django.db import connection
 from benchmark.models import Submission, Track, ZooModel
 from tests.benchmark.factories import make_staff, track_toml
 from tests.benchmark.helpers import client_for
-from tests.integration.test_submission_flow import wait_for
+from tests.integration.conftest import log_tail, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -36,13 +36,14 @@ def test_two_workers_build_a_zoo_and_the_baselines_follow(
         return track if track.build_status == Track.BuildStatus.READY else None
 
     log_path = celery_worker_process.log_path
-    track = wait_for(ready, timeout=240, what="the zoo build", log_path=log_path)
+    logs = log_tail(log_path)
+    track = wait_for(ready, timeout=240, what="the zoo build", logs=logs)
     assert track.models_built == 8
     assert ZooModel.objects.filter(scenario__track=track).count() == 8
     phases = {m.phase for m in ZooModel.objects.filter(scenario__track=track)}
     assert phases == {"train", "dev", "final"}
-    logs = [log_path.read_text(), second_celery_worker.log_path.read_text()]
-    assert all("benchmark.zoo_build_chunk" in log for log in logs), "both workers built chunks"
+    texts = [log_path.read_text(), second_celery_worker.log_path.read_text()]
+    assert all("benchmark.zoo_build_chunk" in text for text in texts), "both workers built chunks"
 
     bundle = client.get("/api/v1/tracks/zoo-tiny/bundle/")
     assert bundle.status_code == 200
@@ -52,14 +53,14 @@ def test_two_workers_build_a_zoo_and_the_baselines_follow(
         row = Submission.objects.filter(track=track, attack=attack).first()
         return row if row is not None and row.status in ("scored", "failed") else None
 
-    loss = wait_for(lambda: baseline("loss"), timeout=180, what="auto baseline", log_path=log_path)
+    loss = wait_for(lambda: baseline("loss"), timeout=180, what="auto baseline", logs=logs)
     assert loss.status == "scored", loss.message
     queued = client.post(
         "/api/v1/tracks/zoo-tiny/attacks/", {"attack": "confidence"}, format="json"
     )
     assert queued.status_code == 202, queued.content
     confidence = wait_for(
-        lambda: baseline("confidence"), timeout=180, what="queued attack", log_path=log_path
+        lambda: baseline("confidence"), timeout=180, what="queued attack", logs=logs
     )
     assert confidence.status == "scored", confidence.message
 

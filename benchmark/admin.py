@@ -14,6 +14,7 @@ from benchmark.errors import ApplicationError
 from benchmark.models import (
     DailyUsage,
     Entrant,
+    Job,
     LeaderboardEntry,
     PairComparison,
     Scenario,
@@ -183,6 +184,20 @@ class LeaderboardEntryAdmin(admin.ModelAdmin):
     list_display = ["submission", "phase", "score", "is_current", "created_at"]
     list_filter = ["phase", "is_current", "submission__track"]
     list_select_related = ["submission__track", "submission__owner"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Background work: what waits for the broker, runs, failed and why (read-only; the
+    sweeper acts on these rows)."""
+
+    list_display = ["id", "task", "args", "state", "attempts", "publishes", "created_at", "worker"]
+    list_filter = ["state", "queue", "task"]
+    search_fields = ["key", "error"]
+    readonly_fields = [field.name for field in Job._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 admin.site.register([PairComparison, Entrant, DailyUsage, WorkerHeartbeat])

@@ -174,10 +174,8 @@ def job_claim(*, job_id: int, worker: str | None = None) -> Job | None:
 
 
 def _lost_message(job: Job) -> str:
-    return (
-        f"the worker running it stopped {job.attempts} time"
-        f"{'s' if job.attempts != 1 else ''} (killed, out of memory or lost)"
-    )
+    times = f"{job.attempts} time{'s' if job.attempts != 1 else ''}"
+    return f"the worker running it stopped {times}: killed, out of memory or lost"
 
 
 def _give_up(job: Job, task: Any, message: str) -> None:

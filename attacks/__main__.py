@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from attacks.registry import REGISTRY
 from attacks.report import HEADER, find_tracks, format_row, format_table, predict_bundle, report
 from attacks.submission import write_submission_zip
+from benchmark.zoo.device import DEVICES
 
 BUNDLE_HELP = "a track directory (its <track>.dataset.json beside it) or its parent"
 
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--cache-dir", help="keep observations here between runs")
     rep.add_argument("--queries", type=int, default=1, help="queries per image (flip, shifts)")
+    rep.add_argument("--device", choices=DEVICES, default="auto", help="auto: CUDA when present")
     rep.add_argument(
         "--solutions",
         help="an organizer's solutions directory: score the dev models instead of train halves",
@@ -38,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("-o", "--output", required=True, help="the zip to write")
     pre.add_argument("--cache-dir", help="keep observations here between runs")
     pre.add_argument("--queries", type=int, default=1, help="queries per image (flip, shifts)")
+    pre.add_argument("--device", choices=DEVICES, default="auto", help="auto: CUDA when present")
     return parser
 
 
@@ -54,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cache_dir=args.cache_dir,
                 solutions=args.solutions,
                 queries=args.queries,
+                device=args.device,
                 progress=lambda row: print("  ".join(format_row(row)), flush=True),
             )
             print()
@@ -63,7 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if len(tracks) != 1:
                 raise ValueError(f"{args.bundle} holds {len(tracks)} tracks; name one")
             predictions = predict_bundle(
-                tracks[0], args.attack, cache_dir=args.cache_dir, queries=args.queries
+                tracks[0],
+                args.attack,
+                cache_dir=args.cache_dir,
+                queries=args.queries,
+                device=args.device,
             )
             write_submission_zip(predictions, args.output, track=tracks[0].name)
             print(f"wrote {args.output}")

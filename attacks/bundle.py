@@ -215,6 +215,7 @@ def observe(
     gradients: bool = True,
     cache_dir: str | Path | None = None,
     seed: int = 0,
+    device: torch.device | str = "cpu",
 ) -> Observations:
     """Observations of one scenario: every model's logits on every point it matters for.
 
@@ -242,6 +243,9 @@ def observe(
         model file, so rebuilding the zoo invalidates the cache.
     seed : int, keyword-only
         Seed of the population sample.
+    device : keyword-only
+        Where the models run (a CUDA worker's GPU); the observations do not depend on it
+        beyond float rounding, so the cache is shared across devices.
 
     Returns
     -------
@@ -282,7 +286,7 @@ def observe(
         cache = Path(cache_dir) / f"{scenario_dir.name}-{key}.npz"
         if cache.is_file():
             return _load(cache)
-    obs = _compute(track, shadows, target_models, options)
+    obs = _compute(track, shadows, target_models, options, torch.device(device))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         _save(obs, cache)
@@ -294,6 +298,7 @@ def _compute(
     shadows: list[tuple[int, Path]],
     target_models: list[tuple[str, int, Path]],
     options: dict,
+    device: torch.device,
 ) -> Observations:
     data, name = track.dataset, track.architecture
     points = [challenge_points(d, data) for _, _, d in target_models]
@@ -313,20 +318,28 @@ def _compute(
     grads = {}
     if options["gradients"]:
         grads = {
-            "shadow_grad_norms": outputs.gradient_norms(shadow_dirs, name, x_points, y_points),
-            "target_grad_norms": outputs.gradient_norms(target_dirs, name, x_targets, y_targets),
+            "shadow_grad_norms": outputs.gradient_norms(
+                shadow_dirs, name, x_points, y_points, device=device
+            ),
+            "target_grad_norms": outputs.gradient_norms(
+                target_dirs, name, x_targets, y_targets, device=device
+            ),
         }
     membership = [p.membership for p in points]
     known = all(m is not None for m in membership)
     return Observations(
         labels=y_points.numpy(),
-        shadow_logits=outputs.logits(shadow_dirs, name, x_points, queries=queries),
+        shadow_logits=outputs.logits(shadow_dirs, name, x_points, queries=queries, device=device),
         shadow_in=shadow_in,
         target_points=target_points,
-        target_logits=outputs.logits(target_dirs, name, x_targets, queries=queries),
+        target_logits=outputs.logits(target_dirs, name, x_targets, queries=queries, device=device),
         population_labels=data.y[torch.from_numpy(z)].numpy(),
-        shadow_population_logits=outputs.logits(shadow_dirs, name, x_z, queries=queries),
-        target_population_logits=outputs.logits(target_dirs, name, x_z, queries=queries),
+        shadow_population_logits=outputs.logits(
+            shadow_dirs, name, x_z, queries=queries, device=device
+        ),
+        target_population_logits=outputs.logits(
+            target_dirs, name, x_z, queries=queries, device=device
+        ),
         target_ids=tuple((phase, i) for phase, i, _ in target_models),
         target_in=np.stack([m.numpy() for m in membership if m is not None]) if known else None,
         **grads,

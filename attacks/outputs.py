@@ -54,22 +54,36 @@ def _convolutional(name: str) -> bool:
     return any(isinstance(layer, nn.Conv2d) for layer in template(name).modules())
 
 
-def _module(model_dir: Path, name: str) -> nn.Module:
+def _module(model_dir: Path, name: str, device: torch.device | str = "cpu") -> nn.Module:
     model = architecture(name)()
     model.load_state_dict(torch.load(model_dir / "model.pt", map_location="cpu", weights_only=True))
-    return model.eval()
+    return model.eval().to(device)
 
 
-def _forward(model_dirs: Sequence[Path], name: str, inputs: torch.Tensor) -> torch.Tensor:
-    """Logits (k, N, C) of a group of models on inputs (N, ...) or (k, N, ...)."""
+def _stacked(model_dirs: Sequence[Path], name: str, device: torch.device | str) -> Stacked:
+    return {key: value.to(device) for key, value in load_stacked(model_dirs, name).items()}
+
+
+def _forward(
+    model_dirs: Sequence[Path], name: str, inputs: torch.Tensor, device: torch.device | str
+) -> torch.Tensor:
+    """Logits (k, N, C) on the CPU of a group of models on inputs (N, ...) or (k, N, ...),
+    computed on ``device``."""
     if len(model_dirs) == 1 and _convolutional(name):
         with torch.no_grad():
             single = inputs if inputs.ndim == len(architecture(name).input_shape) + 1 else inputs[0]
-            return _module(model_dirs[0], name)(single)[None]
-    return forward_many(load_stacked(model_dirs, name), name, inputs)
+            return _module(model_dirs[0], name, device)(single.to(device))[None].cpu()
+    return forward_many(_stacked(model_dirs, name, device), name, inputs)
 
 
-def logits(model_dirs: Sequence[Path], name: str, x: torch.Tensor, *, queries: int) -> np.ndarray:
+def logits(
+    model_dirs: Sequence[Path],
+    name: str,
+    x: torch.Tensor,
+    *,
+    queries: int,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
     """Logits of every model on every query of its points.
 
     Parameters
@@ -82,6 +96,8 @@ def logits(model_dirs: Sequence[Path], name: str, x: torch.Tensor, *, queries: i
         Points shared by every model, or each model's own points.
     queries : int, keyword-only
         Queries per point (see :func:`attacks.queries.augment`).
+    device : keyword-only
+        Where the forward passes run (:mod:`benchmark.zoo.device`).
 
     Returns
     -------
@@ -97,7 +113,7 @@ def logits(model_dirs: Sequence[Path], name: str, x: torch.Tensor, *, queries: i
             inputs = views.transpose(0, 1).reshape(views.shape[1], -1, *input_shape)
         else:
             inputs = views.reshape(-1, *input_shape)
-        result = _forward(model_dirs[group], name, inputs)  # (k, A·N, C)
+        result = _forward(model_dirs[group], name, inputs, device)  # (k, A·N, C)
         k = result.shape[0]
         out.append(result.reshape(k, queries, n_points, -1).transpose(1, 2).numpy())
     return np.concatenate(out)
@@ -112,9 +128,9 @@ def _norms(params: Stacked, name: str, x: torch.Tensor, y: torch.Tensor) -> torc
         deltas = torch.autograd.grad(loss, [record.outputs for record in records])
     squared = sum(
         (per_sample_sq_norms(record, delta) for record, delta in zip(records, deltas)),
-        start=torch.zeros(x.shape[:2]),
+        start=torch.zeros(x.shape[:2], device=x.device),
     )
-    return squared.sqrt().detach()
+    return squared.sqrt().detach().cpu()
 
 
 def _module_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
@@ -129,12 +145,17 @@ def _module_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.ndar
     for s in range(0, len(x), _POINTS):
         grads = per_sample(params, x[s : s + _POINTS], y[s : s + _POINTS])
         squared = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads.values())
-        norms.append(torch.as_tensor(squared).sqrt())
+        norms.append(torch.as_tensor(squared).sqrt().cpu())
     return torch.cat(norms).numpy()
 
 
 def gradient_norms(
-    model_dirs: Sequence[Path], name: str, x: torch.Tensor, y: torch.Tensor
+    model_dirs: Sequence[Path],
+    name: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    device: torch.device | str = "cpu",
 ) -> np.ndarray:
     """Norm of each point's loss gradient with respect to every parameter, per model.
 
@@ -145,6 +166,8 @@ def gradient_norms(
         The zoo's architecture name.
     x : torch.Tensor, shape (N, *input_shape) or (M, N, *input_shape)
     y : torch.Tensor of int64, shape (N,) or (M, N), the true labels
+    device : keyword-only
+        Where the gradients are computed.
 
     Returns
     -------
@@ -154,17 +177,22 @@ def gradient_norms(
     out = []
     for group in _groups(model_dirs, name):
         if _convolutional(name):
-            model = _module(model_dirs[group][0], name)
+            model = _module(model_dirs[group][0], name, device)
             points = x[group][0] if per_model else x
             labels = y[group][0] if per_model else y
-            out.append(_module_norms(model, points, labels)[None])
+            out.append(_module_norms(model, points.to(device), labels.to(device))[None])
             continue
-        params = load_stacked(model_dirs[group], name)
+        params = _stacked(model_dirs[group], name, device)
         k = group.stop - group.start
         points = x[group] if per_model else x.expand(k, *x.shape)
         labels = y[group] if per_model else y.expand(k, *y.shape)
         chunks = [
-            _norms(params, name, points[:, s : s + _POINTS], labels[:, s : s + _POINTS])
+            _norms(
+                params,
+                name,
+                points[:, s : s + _POINTS].to(device),
+                labels[:, s : s + _POINTS].to(device),
+            )
             for s in range(0, points.shape[1], _POINTS)
         ]
         out.append(torch.cat(chunks, dim=1).numpy())

@@ -18,6 +18,7 @@ from attacks.bundle import Targets, Track, observe, open_track, scenario_dirs
 from attacks.evaluation import evaluate
 from attacks.observations import ModelId, Observations
 from attacks.registry import REGISTRY, get, run
+from benchmark.zoo.device import resolve_device
 from benchmark.zoo.splits import is_track_dir
 
 __all__ = [
@@ -62,12 +63,20 @@ def find_tracks(bundle_dir: str | Path) -> list[Path]:
 
 
 def _observations(
-    track: Track, targets: Targets, cache_dir: str | Path | None, queries: int
+    track: Track, targets: Targets, cache_dir: str | Path | None, queries: int, device: str
 ) -> Iterable[tuple[str, Observations]]:
+    where = resolve_device(device)
     for scenario, directory in scenario_dirs(track).items():
         yield (
             scenario,
-            observe(directory, track=track, targets=targets, cache_dir=cache_dir, queries=queries),
+            observe(
+                directory,
+                track=track,
+                targets=targets,
+                cache_dir=cache_dir,
+                queries=queries,
+                device=where,
+            ),
         )
 
 
@@ -113,6 +122,7 @@ def report(
     cache_dir: str | Path | None = None,
     solutions: str | Path | None = None,
     queries: int = 1,
+    device: str = "auto",
     progress: Callable[[Row], None] | None = None,
 ) -> list[Row]:
     """Score attacks on the train models of every scenario of every track of a bundle.
@@ -132,6 +142,8 @@ def report(
         The organizer's ``solutions`` directory (``<track>/<track>_<scenario>/dev/...``).
     queries : int, keyword-only
         Queries per point (see :func:`attacks.observe`).
+    device : {"auto", "cpu", "cuda"}, keyword-only
+        Where the models run (auto: CUDA when present).
     progress : callable, keyword-only
         Called with each row as soon as it is computed.
 
@@ -146,7 +158,7 @@ def report(
     for track_dir in find_tracks(bundle_dir):
         track = open_track(track_dir)
         targets: Targets = "train" if solutions is None else "dev+final"
-        for scenario, obs in _observations(track, targets, cache_dir, queries):
+        for scenario, obs in _observations(track, targets, cache_dir, queries, device):
             if solutions is not None:
                 scenario_solutions = Path(solutions) / track_dir.name
                 obs = with_solutions(obs, scenario_solutions / f"{track_dir.name}_{scenario}")
@@ -168,7 +180,12 @@ def report(
 
 
 def predict_bundle(
-    track_dir: str | Path, name: str, *, cache_dir: str | Path | None = None, queries: int = 1
+    track_dir: str | Path,
+    name: str,
+    *,
+    cache_dir: str | Path | None = None,
+    queries: int = 1,
+    device: str = "auto",
 ) -> dict[str, dict[ModelId, np.ndarray]]:
     """An attack's predictions for every dev and final model of every scenario of a track.
 
@@ -178,7 +195,7 @@ def predict_bundle(
     track = open_track(track_dir)
     return {
         scenario: run(name, obs)
-        for scenario, obs in _observations(track, "dev+final", cache_dir, queries)
+        for scenario, obs in _observations(track, "dev+final", cache_dir, queries, device)
     }
 
 

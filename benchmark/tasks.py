@@ -12,11 +12,12 @@ Queues (CELERY_TASK_ROUTES): ``scoring`` is fast (a submission takes well under 
 ``zoo`` and ``attacks`` run for minutes to hours. See README.md, "Deploying on several machines".
 """
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 from benchmark import services
 from benchmark.services import jobs
@@ -81,6 +82,14 @@ def heartbeat(self: Task, queue: str = "scoring") -> None:
 def watchdog(self: Task) -> dict[str, int]:
     """Take back jobs of dead workers, republish lost messages, publish the outbox."""
     return jobs.jobs_sweep()
+
+
+@worker_init.connect
+def _remember_slots(sender: Any = None, **_: Any) -> None:
+    # The pool processes fork from this one: they read it to share the cores among themselves.
+    concurrency = getattr(sender, "concurrency", None)
+    if isinstance(concurrency, int) and concurrency > 0:
+        os.environ["ARENA_WORKER_SLOTS"] = str(concurrency)
 
 
 @worker_ready.connect

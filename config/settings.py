@@ -200,6 +200,10 @@ SPECTACULAR_SETTINGS = {
 ARENA_SCORE_MAX_BYTES = env.int("ARENA_SCORE_MAX_BYTES", default=4_000_000)
 
 # --- Competition ---------------------------------------------------------------------------
+# Where zoo workers train and compute observations: auto (CUDA if present), cpu or cuda; and
+# torch threads per pool process (0: the worker's cores shared among its slots).
+ARENA_DEVICE = env.str("ARENA_DEVICE", default="auto")
+ARENA_TORCH_THREADS = env.int("ARENA_TORCH_THREADS", default=0)
 # Reference attacks run as baselines as soon as a track's zoo is built ("all": the registry).
 ARENA_AUTO_BASELINES: list[str] = env.list("ARENA_AUTO_BASELINES", default=["all"])
 # The organizer account `arena_bootstrap` creates once (its password is printed once).

@@ -18,6 +18,20 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("ARENA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def compute_devices() -> list[str]:
+    """The devices present: the CPU always, CUDA where torch sees a GPU."""
+    import torch
+
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A test taking ``device`` runs once per device present: a GPU-less machine runs the CPU,
+    # a CUDA worker both (scripts/gpu-check.sh).
+    if "device" in metafunc.fixturenames:
+        metafunc.parametrize("device", compute_devices())
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager() -> None:
     """Unit tests run tasks in-process; integration fixtures switch to a real worker."""

@@ -138,6 +138,8 @@ class ZooModel(models.Model):
     eval_accuracy = models.FloatField(null=True, blank=True)
     epsilon_spent = models.FloatField(null=True, blank=True)
     wall_seconds = models.FloatField(null=True, blank=True)
+    dtype = models.CharField(max_length=16, blank=True, help_text="Compute dtype it trained in.")
+    device = models.CharField(max_length=16, blank=True, help_text="cpu or cuda.")
     path = models.CharField(max_length=300, help_text="Directory under ARENA_ZOO_ROOT.")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
-from benchmark.models import AnyUser, DailyUsage, Entrant, Track
+from benchmark.models import AnyUser, DailyUsage, Entrant, Track, ZooModel
 from benchmark.services.submissions import utc_day_bounds
 
 
@@ -20,12 +20,20 @@ def track_get(*, slug: str, user: AnyUser) -> Track:
 
 
 def track_progress(*, track: Track) -> dict[str, Any]:
-    """Zoo build progress: models built, models in all, build status."""
+    """Zoo build progress: models built, models in all, build status, and what the built
+    models trained in (``trained_in``: dtype, device, how many models)."""
+    trained_in = (
+        ZooModel.objects.filter(scenario__track=track)
+        .values("dtype", "device")
+        .annotate(models=Count("pk"))
+        .order_by("dtype", "device")
+    )
     return {
         "built": track.models_built,
         "total": track.models_total,
         "status": track.build_status,
         "message": track.build_message,
+        "trained_in": list(trained_in),
     }
 
 

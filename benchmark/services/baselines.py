@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import AnyUser, Submission, Track
 from benchmark.services import io
+from benchmark.services.compute import worker_compute
 from benchmark.services.jobs import job_enqueue
 from benchmark.services.submissions import submission_create
 from benchmark.services.tracks import track_spec
@@ -45,10 +46,13 @@ def attack_run(*, track_id: int, attack: str, by_id: int | None) -> Submission:
     track = Track.objects.get(pk=track_id)
     spec = track_spec(track=track)
     white_box = attacks.get(attack).white_box  # gradients only when the attack reads them
+    device = worker_compute().device
     predictions = {
         scenario.slug: attacks.run(
             attack,
-            attacks.observe_zoo(spec, scenario.slug, root=io.zoo_root(), gradients=white_box),
+            attacks.observe_zoo(
+                spec, scenario.slug, root=io.zoo_root(), gradients=white_box, device=device
+            ),
         )
         for scenario in spec.scenarios
     }

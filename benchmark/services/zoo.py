@@ -14,6 +14,7 @@ from django.db import transaction
 from benchmark.models import Scenario, Track, ZooModel
 from benchmark.services import io
 from benchmark.services.baselines import attack_enqueue
+from benchmark.services.compute import worker_compute
 from benchmark.services.jobs import job_enqueue
 from benchmark.services.tracks import track_spec
 
@@ -75,6 +76,8 @@ def _record_models(track: Track, records: list[Any]) -> None:
                     "eval_accuracy": record.eval_acc,
                     "epsilon_spent": record.epsilon_spent,
                     "wall_seconds": record.wall_s,
+                    "dtype": record.dtype,
+                    "device": record.device,
                     "path": f"{track.slug}/{track.slug}_{record.scenario}/{record.phase}"
                     f"/model_{record.index}",
                 },
@@ -98,7 +101,7 @@ def zoo_build_chunk(*, track_id: int, chunk_index: int) -> None:
         return
     spec = track_spec(track=track)
     chunk = zoo_build.plan(spec)[chunk_index]
-    records = zoo_build.build_chunk(spec, chunk, io.zoo_root())
+    records = zoo_build.build_chunk(spec, chunk, io.zoo_root(), compute=worker_compute())
     _record_models(track, list(records))
     zoo_finalize(track_id=track_id)
 

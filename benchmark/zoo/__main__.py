@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import torch
 from tqdm import tqdm
 
 from benchmark.zoo.build import build_track, plan
 from benchmark.zoo.bundles import zip_participant_bundle
+from benchmark.zoo.device import DEVICES, Compute, use_cores
 from benchmark.zoo.tracks import load_track
 
 
@@ -23,7 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("--out", required=True, help="build directory")
     build.add_argument("--zip", help="also write the participant bundle zip here")
     build.add_argument(
-        "--threads", type=int, help="torch threads (default: torch's; 1 is best on a busy machine)"
+        "--threads", type=int, help="torch threads (default: every core this process may use)"
+    )
+    build.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto: CUDA when present (default)"
     )
     check = commands.add_parser("check", help="validate track files")
     check.add_argument("tracks", nargs="+")
@@ -37,13 +40,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print(f"{path}: ok ({track.slug}, {len(plan(track))} chunks)")
         return 0
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_cores(threads=args.threads)
     try:
         track = load_track(args.track)
+        compute = Compute.resolve(device=args.device, dtype=track.train_defaults.dtype)
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
+    print(f"{track.slug}: training on {compute.describe()}")
     total = sum(len(chunk.indices) for chunk in plan(track))
     with tqdm(total=total, unit="model", desc=track.slug) as bar:
 
@@ -51,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bar.n = round(done, 2)
             bar.refresh()
 
-        records = build_track(track, args.out, progress)
+        records = build_track(track, args.out, progress, compute=compute)
     for scenario in track.scenarios:
         mine = [r for r in records if r.scenario == scenario.slug]
         train = sum(r.train_acc for r in mine) / len(mine)

@@ -21,6 +21,7 @@ import torch
 
 from benchmark.zoo import bundles, dp
 from benchmark.zoo.datasets import TensorData, load_dataset
+from benchmark.zoo.device import Compute, resolve_dtype
 from benchmark.zoo.engine import DPSettings, TrainConfig, accuracy, train_group
 from benchmark.zoo.models import unstack
 from benchmark.zoo.splits import model_split, population_split
@@ -50,7 +51,8 @@ class ModelRecord:
     """What the build records about one model (``record.json`` in the organizer tree).
 
     ``epsilon_spent`` and ``noise_multiplier`` are ``None`` for plain training; ``wall_s`` is
-    the chunk's training time divided by its number of models.
+    the chunk's training time divided by its number of models; ``dtype`` and ``device`` say
+    what it trained in and on.
     """
 
     track: str
@@ -64,6 +66,7 @@ class ModelRecord:
     noise_multiplier: float | None
     dtype: str
     wall_s: float
+    device: str = "cpu"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -146,26 +149,35 @@ def manifest(track: TrackSpec) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=32)
 def dp_settings(track: TrackSpec, scenario: ScenarioSpec) -> DPSettings | None:
-    """σ calibrated once per scenario to (ε, δ) for the planned steps; ``None`` without DP."""
+    """σ calibrated once per scenario to (ε, δ) for the planned steps; ``None`` without DP.
+
+    As Opacus's ``make_private`` does with a data loader of ``batch``: ``steps = ceil(n /
+    batch)`` per epoch and ``q = 1 / steps`` (MICO's ``1 / len(train_loader)``; not
+    ``batch / n``), calibrated with the track's accountant and ``eps_error``.
+    """
     if not scenario.private:
         return None
     assert scenario.delta is not None and scenario.clip is not None
     config = scenario.training
-    rate = min(1.0, config.batch / track.training)
-    steps = config.epochs * math.ceil(track.training / config.batch)
+    per_epoch = math.ceil(track.training / config.batch)
+    rate = 1 / per_epoch
     sigma = dp.noise_multiplier(
         epsilon=scenario.epsilon,
         delta=scenario.delta,
         sample_rate=rate,
-        steps=steps,
+        steps=config.epochs * per_epoch,
         accountant=track.accountant,
+        eps_error=track.eps_error,
     )
     return DPSettings(noise_multiplier=sigma, clip=scenario.clip, sample_rate=rate)
 
 
-def train_config(track: TrackSpec, scenario: ScenarioSpec) -> TrainConfig:
-    """The engine configuration of a scenario."""
+def train_config(
+    track: TrackSpec, scenario: ScenarioSpec, compute: Compute | None = None
+) -> TrainConfig:
+    """The engine configuration of a scenario, its dtype resolved for ``compute``'s device."""
     t = scenario.training
+    where = compute.device if compute is not None else torch.device("cpu")
     return TrainConfig(
         optimizer=t.optimizer,
         lr=t.lr,
@@ -173,9 +185,10 @@ def train_config(track: TrackSpec, scenario: ScenarioSpec) -> TrainConfig:
         batch=t.batch,
         lr_step=t.lr_step,
         lr_gamma=t.lr_gamma,
-        dtype=t.dtype,
+        dtype=resolve_dtype(t.dtype, where),
         momentum=t.momentum,
         dp=dp_settings(track, scenario),
+        shuffle=t.shuffle,
     )
 
 
@@ -220,6 +233,7 @@ def build_chunk(
     out_dir: str | Path,
     *,
     progress: Callable[[float], None] | None = None,
+    compute: Compute | None = None,
 ) -> list[ModelRecord]:
     """Train and write one chunk (or read its records back if it is already complete).
 
@@ -233,6 +247,9 @@ def build_chunk(
         organizer tree ``<out>/solutions/<track>/`` (see :mod:`benchmark.zoo.bundles`).
     progress : callable, keyword-only
         Called with the fraction of the chunk done, in [0, 1].
+    compute : Compute, keyword-only
+        Device and what the track's ``dtype`` means there (default: ``Compute.resolve()``,
+        CUDA if present); each record says the dtype and device it trained on.
 
     Returns
     -------
@@ -262,7 +279,8 @@ def build_chunk(
         )
         for s in seeds
     ]
-    config = train_config(track, scenario)
+    compute = compute or Compute.resolve()
+    config = train_config(track, scenario, compute)
     data = track_dataset(track)
     train_rows = torch.stack([split.train_set for split in splits])
     eval_rows = torch.stack([split.evaluation for split in splits if split.evaluation is not None])
@@ -281,9 +299,20 @@ def build_chunk(
         order_seeds=[s["order"] for s in seeds],
         noise_seeds=[s["noise"] for s in seeds] if config.dp else None,
         progress=report,
+        device=compute.device,
     )
-    train_acc = accuracy(result.params, track.architecture, data.x, data.y, train_rows)
-    eval_acc = accuracy(result.params, track.architecture, data.x, data.y, eval_rows)
+    train_acc, eval_acc = (
+        accuracy(
+            result.params,
+            track.architecture,
+            data.x,
+            data.y,
+            rows,
+            dtype=config.dtype,
+            device=compute.device,
+        )
+        for rows in (train_rows, eval_rows)
+    )
     epsilon = None
     if config.dp is not None:
         assert scenario.delta is not None
@@ -293,6 +322,7 @@ def build_chunk(
             sample_rate=config.dp.sample_rate,
             steps=config.epochs * config.steps_per_epoch(track.training),
             accountant=track.accountant,
+            eps_error=track.eps_error,
         )
     records = []
     for k, (index, state) in enumerate(zip(chunk.indices, unstack(result.params))):
@@ -308,6 +338,7 @@ def build_chunk(
             noise_multiplier=config.dp.noise_multiplier if config.dp else None,
             dtype=config.dtype,
             wall_s=result.wall_s / len(chunk.indices),
+            device=compute.device.type,
         )
         _write_model(track, chunk, out_dir, record, state, splits[k].membership)
         records.append(record)
@@ -346,9 +377,12 @@ def build_track(
     track: TrackSpec,
     out_dir: str | Path,
     progress: Callable[[float, int], None] | None = None,
+    *,
+    compute: Compute | None = None,
 ) -> list[ModelRecord]:
-    """Build every chunk in order, calling ``progress(models_done, models_total)`` as it goes
-    (``models_done`` is fractional within a chunk)."""
+    """Build every chunk in order on ``compute`` (default: ``Compute.resolve()``), calling
+    ``progress(models_done, models_total)`` as it goes (fractional within a chunk)."""
+    compute = compute or Compute.resolve()
     chunks = plan(track)
     total = sum(len(c.indices) for c in chunks)
     done = 0
@@ -359,6 +393,6 @@ def build_track(
             if progress is not None:
                 progress(base + fraction * size, total)
 
-        records.extend(build_chunk(track, chunk, out_dir, progress=within))
+        records.extend(build_chunk(track, chunk, out_dir, progress=within, compute=compute))
         done += len(chunk.indices)
     return records

@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmark.zoo.device import autocast
 from benchmark.zoo.models import Stacked
-from benchmark.zoo.stacked import LayerRecord, autocast, stacked_forward
+from benchmark.zoo.stacked import LayerRecord, stacked_forward
 
 _BLOCK = 1 << 24  # floats per temporary block in convolution norms
 
@@ -123,7 +124,7 @@ def clipped_gradient(
     if clip <= 0:
         raise ValueError(f"clip must be positive, got {clip}")
     records: list[LayerRecord] = []
-    with autocast(dtype):
+    with autocast(dtype, x.device):
         logits = stacked_forward(params, architecture_name, x, records=records)
     losses = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
     losses = losses.reshape(y.shape) * weights
@@ -167,10 +168,22 @@ def poisson_positions(
     return positions, (positions < n).sum(dim=1)
 
 
+def _accuracy_options(accountant: str, eps_error: float) -> dict[str, float]:
+    """The PRV accountant bounds ε within ``eps_error`` (MICO: 0.1); RDP takes no such option."""
+    return {"eps_error": eps_error} if accountant == "prv" else {}
+
+
 def noise_multiplier(
-    *, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str = "prv"
+    *,
+    epsilon: float,
+    delta: float,
+    sample_rate: float,
+    steps: int,
+    accountant: str = "prv",
+    eps_error: float = 0.01,
 ) -> float:
-    """σ reaching (ε, δ) after ``steps`` Poisson-sampled Gaussian steps (Opacus's search)."""
+    """σ reaching (ε, δ) after ``steps`` Poisson-sampled Gaussian steps (Opacus's search, the
+    accountant's upper bound on ε at the target)."""
     from opacus.accountants.utils import get_noise_multiplier
 
     return float(
@@ -180,16 +193,24 @@ def noise_multiplier(
             sample_rate=sample_rate,
             steps=steps,
             accountant=accountant,
+            epsilon_tolerance=0.005,
+            **_accuracy_options(accountant, eps_error),
         )
     )
 
 
 def epsilon_spent(
-    *, sigma: float, delta: float, sample_rate: float, steps: int, accountant: str = "prv"
+    *,
+    sigma: float,
+    delta: float,
+    sample_rate: float,
+    steps: int,
+    accountant: str = "prv",
+    eps_error: float = 0.01,
 ) -> float:
     """ε of ``steps`` DP-SGD steps with noise multiplier ``sigma`` at ``delta``."""
     from opacus.accountants import create_accountant
 
     acct = create_accountant(mechanism=accountant)
     acct.history = [(sigma, sample_rate, steps)]
-    return float(acct.get_epsilon(delta=delta))
+    return float(acct.get_epsilon(delta=delta, **_accuracy_options(accountant, eps_error)))

@@ -6,11 +6,17 @@ Model ``k`` of a group is exactly what training it alone would give (up to float
   (:func:`benchmark.zoo.models.init_module`);
 - plain training: epoch ``e`` visits the model's training points in the order of the
   ``e``-th ``torch.randperm(n, generator=g)`` of ``g = torch.Generator().manual_seed(
-  order_seeds[k])``, in batches of ``batch`` (the last one smaller), mean cross-entropy;
+  order_seeds[k])`` (or, with ``shuffle=False``, in their given order, members first, every
+  epoch), in batches of ``batch`` (the last one smaller), mean cross-entropy;
 - DP-SGD: Poisson batches from the same generator (:func:`benchmark.zoo.dp.poisson_positions`,
-  one call per epoch), Gaussian noise from ``torch.Generator().manual_seed(noise_seeds[k])``;
+  one call per epoch), Gaussian noise from ``torch.Generator().manual_seed(noise_seeds[k])``,
+  the noisy sum divided by Opacus's expected batch size ``int(n·q)``;
 - the optimizer (Adam or SGD, elementwise, so stacking does not mix models) and
   ``StepLR(lr_step, lr_gamma)`` stepped once per epoch, as MICO did.
+
+On any device: every random draw (initial weights, orders, Poisson batches, noise) comes from
+CPU generators and moves to the device, so a seed gives the same draws on a CPU and a GPU;
+the trained weights then agree to float rounding (different kernels), not bit for bit.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.zoo import dp
+from benchmark.zoo.device import autocast
 from benchmark.zoo.models import Stacked, init_stacked
-from benchmark.zoo.stacked import autocast, forward_many, stacked_forward
+from benchmark.zoo.stacked import forward_many, stacked_forward
 
 __all__ = ["DPSettings", "GroupResult", "TrainConfig", "accuracy", "forward_many", "train_group"]
 
@@ -37,6 +44,10 @@ class DPSettings:
     noise_multiplier: float
     clip: float
     sample_rate: float
+
+    def expected_batch(self, n: int) -> int:
+        """What Opacus divides the noisy sum by: ``int(n·q)`` (511 for MICO's Purchase-100)."""
+        return max(1, int(n * self.sample_rate))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +63,7 @@ class TrainConfig:
     dtype: str = "float32"
     momentum: float = 0.0
     dp: DPSettings | None = None
+    shuffle: bool = True
 
     def steps_per_epoch(self, n: int) -> int:
         """Optimizer steps per epoch: ``ceil(n / batch)`` (Opacus: ``1 / q`` steps)."""
@@ -85,11 +97,14 @@ def _plain_epoch(
     config: TrainConfig,
 ) -> None:
     k, n = train_idx.shape
-    order = torch.stack([torch.randperm(n, generator=g) for g in generators])
-    rows = train_idx.gather(1, order)
+    if config.shuffle:
+        order = torch.stack([torch.randperm(n, generator=g) for g in generators])
+        rows = train_idx.gather(1, order.to(train_idx.device))
+    else:
+        rows = train_idx
     for start in range(0, n, config.batch):
         batch = rows[:, start : start + config.batch]
-        with autocast(config.dtype):
+        with autocast(config.dtype, x.device):
             logits = stacked_forward(params, architecture_name, x[batch])
         losses = F.cross_entropy(logits.float().flatten(0, 1), y[batch].flatten(), reduction="none")
         optimizer.zero_grad(set_to_none=True)
@@ -121,10 +136,11 @@ def _dp_epoch(
     counts = torch.stack([c for _, c in drawn])
     sizes = [p.numel() // k for p in params.values()]
     std = settings.noise_multiplier * settings.clip
-    expected = settings.sample_rate * n
+    expected = settings.expected_batch(n)
+    device = x.device
     for step in range(steps):
         width = max(int(counts[:, step].max()), 1)
-        pos = positions[:, step, :width]
+        pos = positions[:, step, :width].to(device)
         weights = (pos < n).float()
         rows = train_idx.gather(1, pos.clamp(max=n - 1))
         grads, _ = dp.clipped_gradient(
@@ -137,6 +153,7 @@ def _dp_epoch(
             dtype=config.dtype,
         )
         noise = torch.stack([torch.randn(sum(sizes), generator=g) for g in noise_generators])
+        noise = noise.to(device)
         for (name, param), part in zip(params.items(), noise.split(sizes, dim=1)):
             param.grad = (grads[name] + std * part.reshape(param.shape)) / expected
         optimizer.step()
@@ -153,6 +170,7 @@ def train_group(
     order_seeds: Sequence[int],
     noise_seeds: Sequence[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    device: torch.device | str = "cpu",
 ) -> GroupResult:
     """Train K models together.
 
@@ -173,10 +191,12 @@ def train_group(
         DP noise seeds (required with DP).
     progress : callable, keyword-only
         Called as ``progress(epoch_done, epochs)``.
+    device : torch.device or str, keyword-only
+        Where to train (:mod:`benchmark.zoo.device`); the data moves there once.
 
     Returns
     -------
-    GroupResult
+    GroupResult, parameters on the CPU
     """
     k = train_idx.shape[0]
     if train_idx.ndim != 2 or len(init_seeds) != k or len(order_seeds) != k:
@@ -187,7 +207,9 @@ def train_group(
     if config.dp is not None and (noise_seeds is None or len(noise_seeds) != k):
         raise ValueError(f"DP training needs {k} noise_seeds")
     started = time.perf_counter()
-    params = init_stacked(architecture_name, init_seeds)
+    device = torch.device(device)
+    x, y, train_idx = x.to(device), y.to(device), train_idx.to(device)
+    params = {name: p.to(device) for name, p in init_stacked(architecture_name, init_seeds).items()}
     private = config.dp is not None
     for tensor in params.values():
         tensor.requires_grad_(not private)
@@ -213,7 +235,7 @@ def train_group(
         scheduler.step()
         if progress is not None:
             progress(epoch + 1, config.epochs)
-    trained = {name: tensor.detach() for name, tensor in params.items()}
+    trained = {name: tensor.detach().cpu() for name, tensor in params.items()}
     return GroupResult(trained, time.perf_counter() - started)
 
 
@@ -226,6 +248,7 @@ def accuracy(
     *,
     batch: int = 2048,
     dtype: str = "float32",
+    device: torch.device | str = "cpu",
 ) -> torch.Tensor:
     """Accuracy of each model on its own rows, gathered ``batch`` rows at a time.
 
@@ -233,12 +256,15 @@ def accuracy(
     ----------
     rows : torch.Tensor, shape (K, M), int64
         Dataset rows per model.
+    device : keyword-only
+        Where the forward passes run.
 
     Returns
     -------
     torch.Tensor, shape (K,), float in [0, 1]
     """
     correct = torch.zeros(rows.shape[0])
+    params = {name: tensor.to(device) for name, tensor in params.items()}
     for start in range(0, rows.shape[1], batch):
         part = rows[:, start : start + batch]
         logits = forward_many(params, architecture_name, x[part], batch=batch, dtype=dtype)

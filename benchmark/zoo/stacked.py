@@ -8,7 +8,6 @@ layers with parameters can be recorded (input and output) for DP-SGD's per-sampl
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmark.zoo.device import autocast
 from benchmark.zoo.models import Stacked, ZooModule, architecture
 
 
@@ -33,15 +33,6 @@ class LayerRecord:
     layer: nn.Linear | nn.Conv2d
     inputs: torch.Tensor
     outputs: torch.Tensor
-
-
-def autocast(dtype: str) -> contextlib.AbstractContextManager[None]:
-    """bfloat16 autocast on the CPU (float32 master weights), or nothing for float32."""
-    if dtype == "bfloat16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    if dtype == "float32":
-        return contextlib.nullcontext()
-    raise ValueError(f"dtype must be float32 or bfloat16, got {dtype!r}")
 
 
 @functools.cache
@@ -162,7 +153,8 @@ def forward_many(
     architecture_name : str
         Registry name.
     x : torch.Tensor, shape (N, *input_shape) or (K, N, *input_shape)
-        The same points for every model, or model ``k``'s own points ``x[k]``.
+        The same points for every model, or model ``k``'s own points ``x[k]``; on any device
+        (each batch moves to the parameters' device).
     batch : int, keyword-only
         Points per forward pass (bounds memory).
     dtype : {"float32", "bfloat16"}, keyword-only
@@ -170,7 +162,7 @@ def forward_many(
 
     Returns
     -------
-    torch.Tensor, shape (K, N, num_classes), float32
+    torch.Tensor, shape (K, N, num_classes), float32, on the CPU
     """
     cls = architecture(architecture_name)
     k = len(next(iter(params.values())))
@@ -187,9 +179,11 @@ def forward_many(
             f"{architecture_name} expects inputs {cls.input_shape}, got {tuple(x.shape[2:])}"
         )
     outputs = []
-    with autocast(dtype):
+    device = next(iter(params.values())).device
+    with autocast(dtype, device):
         for part in _chunks(x.shape[1], batch):
-            outputs.append(stacked_forward(params, architecture_name, x[:, part]).float())
+            logits = stacked_forward(params, architecture_name, x[:, part].to(device))
+            outputs.append(logits.float().cpu())
     if not outputs:
         return torch.empty(k, 0, cls.num_classes)
     return torch.cat(outputs, dim=1)

@@ -15,10 +15,14 @@ top-level ``training = 2500`` and a ``[training]`` table cannot coexist in TOML,
   ``dataset_seed`` (default 0, generated datasets), ``population``, ``architecture``,
   ``challenge`` (m), ``training_size`` (n), ``models = {train, dev, final}``, ``chunk``,
   ``reveal_training_seeds`` (default false), ``primary`` (default ``"TPR_FPR_1000"``),
-  ``accountant`` (``"prv"`` or ``"rdp"``, default ``"prv"``).
+  ``accountant`` (``"prv"`` or ``"rdp"``, default ``"prv"``), ``eps_error`` (default 0.01:
+  the PRV accountant's ε error; MICO calibrated with 0.1).
 - ``[training]``: ``optimizer`` (``adam``/``sgd``), ``lr``, ``epochs``, ``batch``,
-  ``lr_step``, ``lr_gamma``, ``dtype`` (``float32``/``bfloat16``), ``momentum``
-  (default 0, SGD only).
+  ``lr_step``, ``lr_gamma``, ``dtype`` (``auto``, the default: bfloat16 where the hardware runs
+  it natively, see :mod:`benchmark.zoo.device`; or ``float32``/``bfloat16``), ``momentum``
+  (default 0, SGD only), ``shuffle`` (default true: a new order every epoch; false visits the
+  training set in its order, members first, every epoch, as MICO's ε = ∞ loaders did; DP-SGD
+  always samples Poisson batches).
 - ``[limits]``: ``per_day``, ``total``, ``invalid_per_day``, ``max_bytes``.
 - ``[phases]``: ``dev_opens``, ``final_deadline`` (timezone-aware datetimes).
 - ``[[scenario]]``: ``slug``, ``epsilon`` (positive number or ``"inf"``), and for finite
@@ -51,7 +55,7 @@ PRIMARY_METRICS = (
 )
 PHASES = ("train", "dev", "final")
 OPTIMIZERS = ("adam", "sgd")
-DTYPES = ("float32", "bfloat16")
+DTYPES = ("auto", "float32", "bfloat16")
 ACCOUNTANTS = ("prv", "rdp")
 
 
@@ -65,8 +69,9 @@ class TrainingSpec:
     batch: int
     lr_step: int
     lr_gamma: float
-    dtype: str
+    dtype: str = "auto"
     momentum: float = 0.0
+    shuffle: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +144,7 @@ class TrackSpec:
     limits: LimitsSpec
     phases: PhasesSpec
     scenarios: tuple[ScenarioSpec, ...]
+    eps_error: float = 0.01
 
     def scenario(self, slug: str) -> ScenarioSpec:
         """The scenario named ``slug``."""
@@ -238,8 +244,9 @@ def _training(reader: _Reader, base: TrainingSpec | None) -> TrainingSpec:
         batch=reader.integer("batch", pick("batch")),
         lr_step=reader.integer("lr_step", pick("lr_step")),
         lr_gamma=reader.number("lr_gamma", pick("lr_gamma")),
-        dtype=base.dtype if base is not None else reader.choice("dtype", DTYPES),
+        dtype=base.dtype if base is not None else reader.choice("dtype", DTYPES, "auto"),
         momentum=reader.number("momentum", 0.0 if base is None else base.momentum, positive=False),
+        shuffle=reader.boolean("shuffle", True if base is None else base.shuffle),
     )
 
 
@@ -350,6 +357,7 @@ def parse_track(data: str | Mapping[str, Any], *, source: str = "track") -> Trac
         reveal_training_seeds=top.boolean("reveal_training_seeds", False),
         primary=top.choice("primary", PRIMARY_METRICS, "TPR_FPR_1000"),
         accountant=top.choice("accountant", ACCOUNTANTS, "prv"),
+        eps_error=top.number("eps_error", 0.01),
         train_defaults=defaults,
         limits=limits,
         phases=phases,

@@ -145,3 +145,14 @@ def test_a_folder_without_a_manifest_is_not_a_track(tmp_path):
     (tmp_path / "tiny").mkdir()
     with pytest.raises(ValueError, match="not a track bundle folder"):
         open_track(tmp_path / "tiny")
+
+
+def test_observations_on_a_device_equal_the_cpu_ones(track_dir, device):
+    """Models run where the worker computes; the observations agree to float rounding."""
+    scenario = track_dir / "tiny_inf"
+    here = observe(scenario, device=device)
+    cpu = observe(scenario, device="cpu")
+    np.testing.assert_allclose(here.target_logits, cpu.target_logits, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(here.shadow_logits, cpu.shadow_logits, rtol=1e-4, atol=1e-5)
+    assert here.target_grad_norms is not None and cpu.target_grad_norms is not None
+    np.testing.assert_allclose(here.target_grad_norms, cpu.target_grad_norms, rtol=1e-3)

@@ -42,6 +42,9 @@ def test_two_workers_build_a_zoo_and_the_baselines_follow(
     assert ZooModel.objects.filter(scenario__track=track).count() == 8
     phases = {m.phase for m in ZooModel.objects.filter(scenario__track=track)}
     assert phases == {"train", "dev", "final"}
+    trained = set(ZooModel.objects.filter(scenario__track=track).values_list("dtype", "device"))
+    assert trained == {("float32", "cpu")}, "each model records what it trained in"
+    assert "float32 on cpu (8 models)" in client.get("/tracks/zoo-tiny/").content.decode()
     texts = [log_path.read_text(), second_celery_worker.log_path.read_text()]
     assert all("benchmark.zoo_build_chunk" in text for text in texts), "both workers built chunks"
 

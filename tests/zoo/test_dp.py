@@ -113,3 +113,25 @@ def test_dp_training_is_seeded_and_noisy():
     assert not torch.equal(a.params[key][1], b.params[key][1])
     assert not torch.equal(a.params[key], initial[key])
     assert math.isfinite(a.params[key].sum().item())
+
+
+def test_dp_training_on_a_device_draws_what_the_cpu_draws(device):
+    """Batches and noise come from CPU generators, so a device trains on the same draws: the
+    weights agree with a CPU run to float rounding."""
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(300, 600, generator=generator)
+    y = torch.randint(0, 100, (300,), generator=generator)
+    rows = torch.stack([torch.randperm(300, generator=generator)[:100] for _ in range(2)])
+    config = TrainConfig("sgd", 0.1, 2, 20, 1, 1.0, dp=DPSettings(1.0, 1.0, 0.2))
+    seeds = {"init_seeds": [1, 2], "order_seeds": [3, 4], "noise_seeds": [5, 6]}
+    here = train_group("mlp-purchase", x, y, rows, config=config, device=device, **seeds)
+    cpu = train_group("mlp-purchase", x, y, rows, config=config, device="cpu", **seeds)
+    for key, value in cpu.params.items():
+        torch.testing.assert_close(here.params[key], value, rtol=1e-3, atol=1e-4)
+
+
+def test_the_noisy_sum_is_divided_by_opacus_expected_batch_size():
+    """Opacus divides by int(n·q): 511 for MICO's Purchase-100 (n = 150,000, q = 1/293)."""
+    settings = DPSettings(noise_multiplier=1.0, clip=2.6, sample_rate=1 / 293)
+    assert settings.expected_batch(150_000) == 511
+    assert DPSettings(1.0, 1.0, 0.2).expected_batch(100) == 20

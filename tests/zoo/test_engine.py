@@ -14,7 +14,7 @@ def literal_training(name, x, y, rows, *, config, init_seed, order_seed):
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma)
     generator = torch.Generator().manual_seed(order_seed)
     for _ in range(config.epochs):
-        order = rows[torch.randperm(len(rows), generator=generator)]
+        order = rows[torch.randperm(len(rows), generator=generator)] if config.shuffle else rows
         for start in range(0, len(order), config.batch):
             batch = order[start : start + config.batch]
             optimizer.zero_grad()
@@ -24,21 +24,24 @@ def literal_training(name, x, y, rows, *, config, init_seed, order_seed):
     return model.state_dict()
 
 
+@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "in order"])
 @pytest.mark.parametrize("name", ["mlp-purchase", "cnn-digits"])
-def test_group_training_equals_training_alone(name):
+def test_group_training_equals_training_alone(name, shuffle, device):
     shape = architecture(name).input_shape
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(200, *shape, generator=generator)
     y = torch.randint(0, 10, (200,), generator=generator)
     rows = torch.stack([torch.randperm(200, generator=generator)[:50] for _ in range(3)])
-    config = TrainConfig("adam", 0.01, 3, 16, 2, 0.5)
+    config = TrainConfig("adam", 0.01, 3, 16, 2, 0.5, shuffle=shuffle)
     group = train_group(
-        name, x, y, rows, config=config, init_seeds=[1, 2, 3], order_seeds=[4, 5, 6]
-    )
+        name, x, y, rows, config=config, init_seeds=[1, 2, 3], order_seeds=[4, 5, 6],
+        device=device,
+    )  # fmt: skip
     alone = train_group(name, x, y, rows[1:2], config=config, init_seeds=[2], order_seeds=[5])
     reference = literal_training(name, x, y, rows[1], config=config, init_seed=2, order_seed=5)
     grouped = unstack(group.params)[1]
     for key, value in reference.items():
+        assert grouped[key].device.type == "cpu", "trained weights come back to the CPU"
         torch.testing.assert_close(grouped[key], value, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(alone.params[key][0], value, rtol=1e-4, atol=1e-5)
     assert not torch.allclose(group.params[key][0], group.params[key][1])
@@ -59,7 +62,7 @@ def test_train_group_validates_seeds():
         )
 
 
-def test_accuracy_matches_each_module_on_its_rows():
+def test_accuracy_matches_each_module_on_its_rows(device):
     from benchmark.zoo.engine import accuracy
     from benchmark.zoo.models import init_stacked
 
@@ -70,10 +73,24 @@ def test_accuracy_matches_each_module_on_its_rows():
     y = torch.randint(0, 100, (40,), generator=generator)
     with torch.no_grad():  # make some predictions right so accuracy is not trivially 0
         y[:20] = forward_many(params, "mlp-purchase", x[:20])[0].argmax(dim=1)
-    got = accuracy(params, "mlp-purchase", x, y, rows, batch=7)
+    got = accuracy(params, "mlp-purchase", x, y, rows, batch=7, device=device)
     for k, state in enumerate(unstack(params)):
         module = architecture("mlp-purchase")()
         module.load_state_dict(state)
         with torch.no_grad():
             expected = (module(x[rows[k]]).argmax(dim=1) == y[rows[k]]).float().mean()
         assert got[k].item() == pytest.approx(expected.item())
+
+
+def test_bfloat16_changes_only_the_matmuls(device):
+    """Autocast on the device: bfloat16 logits stay close to float32 ones, and the result is
+    float32 on the CPU."""
+    from benchmark.zoo.models import init_stacked
+
+    params = {k: v.to(device) for k, v in init_stacked("mlp-purchase", [1, 2]).items()}
+    x = (torch.rand(64, 600, generator=torch.Generator().manual_seed(3)) < 0.1).float()
+    exact = forward_many(params, "mlp-purchase", x, dtype="float32")
+    rounded = forward_many(params, "mlp-purchase", x, dtype="bfloat16")
+    assert rounded.dtype == torch.float32 and rounded.device.type == "cpu"
+    assert not torch.equal(exact, rounded), "bfloat16 did run"
+    torch.testing.assert_close(rounded, exact, rtol=0.05, atol=0.05)

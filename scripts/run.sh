@@ -54,7 +54,7 @@ trap stop INT TERM EXIT
 start scoring-worker TERM $BIN/celery -A config worker -Q scoring --concurrency 1 \
     --loglevel INFO --hostname "scoring@%h"
 start zoo-worker QUIT nice -n 10 $BIN/celery -A config worker -Q zoo,attacks \
-    --concurrency "${ARENA_WORKERS:-1}" --loglevel INFO --hostname "zoo@%h"
+    --concurrency "${ARENA_WORKERS:-$(nproc)}" --loglevel INFO --hostname "zoo@%h"
 start beat TERM $BIN/celery -A config beat --loglevel INFO
 echo "run: Celery workers and beat started (logs: $LOG/)"
 

@@ -28,6 +28,12 @@ from benchmark.zoo.stacked import LayerRecord, stacked_forward
 _BLOCK = 1 << 24  # floats per temporary block in convolution norms
 
 
+def _sq_norms(x: torch.Tensor, dim: int | tuple[int, ...]) -> torch.Tensor:
+    """Squared L2 norms over ``dim`` as one reduction kernel (``x.pow(2).sum(dim)`` writes a
+    temporary as large as ``x`` first: 4-6× slower on the layer inputs of a batch)."""
+    return torch.linalg.vector_norm(x, dim=dim).square()
+
+
 def _patch_sq_norms(record: LayerRecord, delta: torch.Tensor) -> torch.Tensor:
     u, d = record.inputs.float().flatten(0, 1), delta.float().flatten(0, 1)
     rows, positions, features = u.shape
@@ -42,10 +48,10 @@ def _patch_sq_norms(record: LayerRecord, delta: torch.Tensor) -> torch.Tensor:
             gram_d = torch.bmm(db, db.transpose(1, 2))
             norms.append((gram_u * gram_d).sum(dim=(1, 2)))
         else:
-            norms.append(torch.bmm(db.transpose(1, 2), ub).pow(2).sum(dim=(1, 2)))
+            norms.append(_sq_norms(torch.bmm(db.transpose(1, 2), ub), dim=(1, 2)))
     total = torch.cat(norms)
     if record.layer.bias is not None:
-        total = total + d.sum(dim=1).pow(2).sum(dim=1)
+        total = total + _sq_norms(d.sum(dim=1), dim=1)
     return total.reshape(delta.shape[:2])
 
 
@@ -68,8 +74,8 @@ def per_sample_sq_norms(record: LayerRecord, delta: torch.Tensor) -> torch.Tenso
     a, d = record.inputs.float(), delta.float()
     if a.ndim != 3:
         raise ValueError(f"linear layer {record.prefix} expects (K, B, features), got {a.shape}")
-    d_sq = d.pow(2).sum(dim=-1)
-    norms = a.pow(2).sum(dim=-1) * d_sq
+    d_sq = _sq_norms(d, dim=-1)
+    norms = _sq_norms(a, dim=-1) * d_sq
     return norms + d_sq if record.layer.bias is not None else norms
 
 
@@ -128,7 +134,9 @@ def clipped_gradient(
         logits = stacked_forward(params, architecture_name, x, records=records)
     losses = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
     losses = losses.reshape(y.shape) * weights
-    deltas = torch.autograd.grad(losses.sum(), [r.outputs for r in records])
+    deltas = [d.float() for d in torch.autograd.grad(losses.sum(), [r.outputs for r in records])]
+    for record in records:  # float32 once, for both the norms and the clipped sums
+        record.inputs = record.inputs.float()
     sq_norms = sum(per_sample_sq_norms(r, d) for r, d in zip(records, deltas))
     assert isinstance(sq_norms, torch.Tensor)
     norms = sq_norms.sqrt()

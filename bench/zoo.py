@@ -121,13 +121,15 @@ def ours(
     dtype: str,
     dp: DPSettings | None,
     device: torch.device,
+    architecture: str = "mlp-purchase",
+    config: TrainConfig | None = None,
 ) -> float:
     """Seconds per model-epoch of our engine training ``models`` models together."""
     rows = torch.stack([torch.randperm(len(x)) for _ in range(models)])
-    config = TrainConfig("adam", 1e-3, epochs, 512, 5, 0.9, dtype, dp=dp)
+    config = config or TrainConfig("adam", 1e-3, epochs, 512, 5, 0.9, dtype, dp=dp)
     seeds = list(range(models))
     result = train_group(
-        "mlp-purchase",
+        architecture,
         x,
         y,
         rows,
@@ -220,6 +222,31 @@ def projection_hours(plain: float, private: float, forward: float, n: int) -> fl
     return seconds / 3600
 
 
+def cifar_hours(device: torch.device, dtype: str, *, models: int, n: int) -> float:
+    """tracks/cifar10.toml (600 CNNs, n = 50,000, 50 epochs, batch 32 plain, 512 with DP)
+    projected from one epoch of ``models`` CNNs on ``n`` random 32×32 images."""
+    track = load_track(ROOT / "tracks" / "cifar10.toml")
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 3, 32, 32, generator=generator)
+    y = torch.randint(0, 10, (n,), generator=generator)
+    seconds = 0.0
+    for scenario in track.scenarios:
+        t = scenario.training
+        dp = DPSettings(SIGMA, CLIP, t.batch / n) if scenario.private else None
+        config = TrainConfig(t.optimizer, t.lr, 1, t.batch, t.lr_step, t.lr_gamma, dtype, dp=dp)
+
+        def one_epoch(config: TrainConfig = config, dp: DPSettings | None = dp) -> float:
+            return ours(x, y, models=models, epochs=1, dtype=dtype, dp=dp, device=device,
+                        architecture="cnn-cifar", config=config)  # fmt: skip
+
+        epoch = best_of(1, one_epoch)
+        per_model = epoch * track.training / n * t.epochs
+        print(f"cifar10_{scenario.slug}: {epoch:.3f} s per model-epoch on {n} images, "
+              f"{per_model / 60:.1f} min per model")  # fmt: skip
+        seconds += per_model * (track.models.train + track.models.dev + track.models.final)
+    return seconds / 3600
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -227,6 +254,9 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--cifar", action="store_true", help="also project tracks/cifar10.toml (for a GPU)"
+    )
     args = parser.parse_args()
     device = resolve_device(args.device)
     dtype = resolve_dtype("auto", device)
@@ -271,6 +301,9 @@ def main() -> None:
     print(f"peak_fraction: {achieved / best['peak']:.2f}")
     print(f"speedup_dp: {best['opacus'] / best['dp']:.2f}")
     print(f"mico_purchase_hours: {hours:.2f}")
+    if args.cifar:
+        cifar = cifar_hours(device, dtype, models=args.models, n=2048)
+        print(f"mico_cifar{'_gpu' if device.type == 'cuda' else ''}_hours: {cifar:.2f}")
 
 
 if __name__ == "__main__":

@@ -49,11 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"{track.slug}: training on {compute.describe()}")
     total = sum(len(chunk.indices) for chunk in plan(track))
-    with tqdm(total=total, unit="model", desc=track.slug) as bar:
+    with tqdm(total=total, unit="model", desc=track.slug, mininterval=1.0) as bar:
 
         def progress(done: float, _total: int) -> None:
-            bar.n = round(done, 2)
-            bar.refresh()
+            bar.update(round(done, 2) - bar.n)  # tqdm redraws at most once a second
 
         records = build_track(track, args.out, progress, compute=compute)
     for scenario in track.scenarios:

@@ -29,7 +29,15 @@ def test_shipped_tracks_validate(name):
     track = load_track(ROOT / "tracks" / f"{name}.toml")
     assert track.slug == name
     assert [s.slug for s in track.scenarios] == ["inf", "hi", "lo"]
-    assert track.models.train >= 32
+    assert track.models.train >= 16, "enough shadows for LiRA and the other attacks"
+
+
+@pytest.mark.parametrize("name", ["demo-purchase", "demo-digits"])
+def test_demo_tracks_score_3200_points_per_dev_scenario(name):
+    """TPR at 1% FPR then rests on 16 non-members or more."""
+    track = load_track(ROOT / "tracks" / f"{name}.toml")
+    assert track.models.dev * 2 * track.challenge >= 3200
+    assert track.train_defaults.dtype == "auto"
 
 
 def test_mico_tracks_use_mico_settings():

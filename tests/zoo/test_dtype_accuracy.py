@@ -1,5 +1,6 @@
 """bfloat16 trains the demo tracks as well as float32: held-out accuracy within 0.03 (the
-mean over the same models, same seeds), per scenario. The full table is in the README."""
+mean over the same models, same seeds). DP on Purchase and plain training on Digits here; every
+scenario of both tracks is in the README's table (bench/dtype_accuracy.py)."""
 
 import tempfile
 from pathlib import Path
@@ -18,7 +19,7 @@ TOLERANCE = 0.03
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("track", "scenario", "models"),
-    [("demo-purchase", "inf", 2), ("demo-purchase", "hi", 2), ("demo-digits", "inf", 4)],
+    [("demo-purchase", "hi", 2), ("demo-digits", "inf", 4)],
 )
 def test_bfloat16_and_float32_reach_the_same_held_out_accuracy(track, scenario, models):
     spec = load_track(TRACKS / f"{track}.toml")

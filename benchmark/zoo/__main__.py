@@ -11,6 +11,7 @@ from tqdm import tqdm
 from benchmark.zoo.build import build_track, plan
 from benchmark.zoo.bundles import zip_participant_bundle
 from benchmark.zoo.device import DEVICES, Compute, use_cores
+from benchmark.zoo.importer import Release, ReleaseError, import_release
 from benchmark.zoo.tracks import load_track
 
 
@@ -30,7 +31,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     check = commands.add_parser("check", help="validate track files")
     check.add_argument("tracks", nargs="+")
+    imported = commands.add_parser(
+        "import", help="write a zoo trained elsewhere (MICO's archives) in the platform's layout"
+    )
+    imported.add_argument("release", help="the folder holding <track>/ (MICO's extracted archive)")
+    imported.add_argument("--track", required=True, help="the track file it was trained for")
+    imported.add_argument(
+        "--solutions", required=True, help="the folder holding <track>/ of dev/final solutions"
+    )
+    imported.add_argument("--out", required=True, help="build directory")
+    imported.add_argument("--zip", help="also write the participant bundle zip here")
     args = parser.parse_args(argv)
+    if args.command == "import":
+        return _import(args)
     if args.command == "check":
         for path in args.tracks:
             try:
@@ -57,13 +70,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = build_track(track, args.out, progress, compute=compute)
     for scenario in track.scenarios:
         mine = [r for r in records if r.scenario == scenario.slug]
-        train = sum(r.train_acc for r in mine) / len(mine)
-        held = sum(r.eval_acc for r in mine) / len(mine)
+        train = sum(r.train_acc or 0.0 for r in mine) / len(mine)  # a build measures both
+        held = sum(r.eval_acc or 0.0 for r in mine) / len(mine)
         spent = max((r.epsilon_spent or 0.0) for r in mine) if scenario.private else float("inf")
         print(
             f"{track.slug}_{scenario.slug}: {len(mine)} models, train acc {train:.3f}, "
             f"eval acc {held:.3f}, epsilon spent {spent:.2f}"
         )
+    if args.zip:
+        print(f"bundle: {zip_participant_bundle(track, args.out, args.zip)}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    try:
+        track = load_track(args.track)
+        release = Release.locate(track, args.release, args.solutions)
+        records = import_release(track, release, args.out)
+    except ReleaseError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"import refused: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 3
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"{track.slug}: imported {len(records)} models to {args.out}")
     if args.zip:
         print(f"bundle: {zip_participant_bundle(track, args.out, args.zip)}")
     return 0

@@ -50,7 +50,8 @@ class Chunk:
 class ModelRecord:
     """What the build records about one model (``record.json`` in the organizer tree).
 
-    ``epsilon_spent`` and ``noise_multiplier`` are ``None`` for plain training; ``wall_s`` is
+    ``epsilon_spent`` and ``noise_multiplier`` are ``None`` for plain training (and for imported
+    models, as are the accuracies a release's hidden seeds keep from being measured); ``wall_s`` is
     the chunk's training time divided by its number of models; ``dtype`` and ``device`` say
     what it trained in and on.
     """
@@ -60,8 +61,8 @@ class ModelRecord:
     phase: str
     index: int
     seeds: dict[str, int]
-    train_acc: float
-    eval_acc: float
+    train_acc: float | None
+    eval_acc: float | None
     epsilon_spent: float | None
     noise_multiplier: float | None
     dtype: str
@@ -106,9 +107,22 @@ def track_dataset(track: TrackSpec) -> TensorData:
     )
 
 
+def population_and_pool(
+    track: TrackSpec, dataset: TensorData | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The track's public population and the pool its models draw from (rows of the dataset;
+    with ``population = 0`` the pool is every row, in order, as MICO's splits need)."""
+    if dataset is None:
+        return _population(track)
+    return _split_population(track, dataset)
+
+
 @functools.lru_cache(maxsize=8)
 def _population(track: TrackSpec) -> tuple[torch.Tensor, torch.Tensor]:
-    data = track_dataset(track)
+    return _split_population(track, track_dataset(track))
+
+
+def _split_population(track: TrackSpec, data: TensorData) -> tuple[torch.Tensor, torch.Tensor]:
     needed = track.population + track.training + track.challenge + 1
     if len(data) < needed:
         raise ValueError(
@@ -340,37 +354,13 @@ def build_chunk(
             wall_s=result.wall_s / len(chunk.indices),
             device=compute.device.type,
         )
-        _write_model(track, chunk, out_dir, record, state, splits[k].membership)
+        membership = splits[k].membership
+        assert membership is not None
+        bundles.write_model(track, record, state, membership, out_dir)
         records.append(record)
     if progress is not None:
         progress(1.0)
     return records
-
-
-def _write_model(
-    track: TrackSpec,
-    chunk: Chunk,
-    out_dir: str | Path,
-    record: ModelRecord,
-    state: dict[str, torch.Tensor],
-    membership: torch.Tensor | None,
-) -> None:
-    assert membership is not None
-    where = (track.slug, chunk.scenario, chunk.phase, record.index)
-    mine, theirs = bundles.model_dir(out_dir, *where), bundles.solution_dir(out_dir, *where)
-    files = {
-        "model.pt": bundles.state_dict_bytes(state),
-        "seed_challenge": f"{record.seeds['challenge']}\n".encode(),
-        "seed_training": f"{record.seeds['training']}\n".encode(),
-        "seed_membership": f"{record.seeds['membership']}\n".encode(),
-        "solution.csv": bundles.solution_bytes(membership),
-    }
-    for name in bundles.participant_files(track, chunk.phase):
-        bundles.write_atomic(mine / name, files[name])
-    if chunk.phase != "train":
-        bundles.write_atomic(theirs / "solution.csv", files["solution.csv"])
-    record_json = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
-    bundles.write_atomic(theirs / bundles.RECORD, record_json.encode())
 
 
 def build_track(

@@ -121,6 +121,28 @@ def write_track_files(
         stale.unlink(missing_ok=True)
 
 
+def write_model(
+    track: TrackSpec,
+    record: Any,
+    state: dict[str, torch.Tensor],
+    membership: torch.Tensor,
+    out_dir: str | Path,
+) -> None:
+    """One model's files: weights and the seeds its phase reveals in the participant tree,
+    its solution (dev/final) and ``record.json`` (a :class:`benchmark.zoo.build.ModelRecord`)
+    in the organizer tree."""
+    where = (track.slug, record.scenario, record.phase, record.index)
+    mine, theirs = model_dir(out_dir, *where), solution_dir(out_dir, *where)
+    files = {"model.pt": state_dict_bytes(state), "solution.csv": solution_bytes(membership)}
+    files |= {f"seed_{kind}": f"{seed}\n".encode() for kind, seed in record.seeds.items()}
+    for name in participant_files(track, record.phase):
+        write_atomic(mine / name, files[name])
+    if record.phase != "train":
+        write_atomic(theirs / "solution.csv", files["solution.csv"])
+    record_json = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
+    write_atomic(theirs / RECORD, record_json.encode())
+
+
 def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: str | Path) -> Path:
     """Zip the participant tree of ``track`` for download (no dev/final membership).
 

@@ -30,6 +30,15 @@ class TrackFileForm(forms.Form):
     file = forms.FileField(help_text="A track file (TOML), as under tracks/.")
 
 
+class TrackImportForm(TrackFileForm):
+    release = forms.CharField(
+        max_length=500, help_text="Folder on the server holding <track>/ (MICO's archive)."
+    )
+    solutions = forms.CharField(
+        max_length=500, help_text="Folder on the server holding <track>/ of solutions (ref/)."
+    )
+
+
 class ScenarioInline(admin.TabularInline):
     model = Scenario
     extra = 0
@@ -62,7 +71,12 @@ class TrackAdmin(admin.ModelAdmin):
                 "from-file/",
                 self.admin_site.admin_view(self.create_from_file),
                 name="benchmark_track_from_file",
-            )
+            ),
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_release),
+                name="benchmark_track_import",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -86,6 +100,36 @@ class TrackAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:benchmark_track_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "title": "Track file"}
         return render(request, "admin/benchmark/track/from_file.html", context)
+
+    def import_release(self, request: HttpRequest) -> HttpResponse:
+        """Register a track from a release trained elsewhere (``services.track_import``)."""
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = TrackImportForm(request.POST or None, request.FILES or None)
+        problems: list[dict[str, str]] = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                track = services.track_import(
+                    spec_text=upload.read().decode("utf-8"),
+                    release=form.cleaned_data["release"],
+                    solutions=form.cleaned_data["solutions"],
+                    created_by=request.user,
+                    source=upload.name,
+                )
+            except (ApplicationError, UnicodeDecodeError) as error:
+                form.add_error(None, getattr(error, "message", str(error)))
+                problems = getattr(error, "extra", {}).get("problems", [])
+            else:
+                self.message_user(request, f"track {track.slug} created; its import is queued")
+                return HttpResponseRedirect(reverse("admin:benchmark_track_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "problems": problems,
+            "title": "Import a released zoo",
+        }
+        return render(request, "admin/benchmark/track/import.html", context)
 
     @admin.action(description="Reveal the final phase")
     def reveal(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:

@@ -154,6 +154,18 @@ def zoo_build_chunk(track_id: int, chunk_index: int) -> None:
 
 
 @job_task(
+    "benchmark.zoo_import",
+    requeue_after=1800,
+    max_attempts=2,
+    soft_time_limit=3 * 3600,
+    abandon=_zoo_abandon,
+)
+def zoo_import(track_id: int, release: str, solutions: str) -> None:
+    """Copy a released zoo into the platform's layout (``manage.py track_import``)."""
+    services.zoo_import_run(track_id=track_id, release=release, solutions=solutions)
+
+
+@job_task(
     "benchmark.run_attack",
     requeue_after=1800,
     max_attempts=2,

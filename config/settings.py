@@ -257,6 +257,7 @@ CELERY_TASK_DEFAULT_QUEUE = "scoring"
 CELERY_TASK_ROUTES = {
     "benchmark.zoo_build_track": {"queue": "zoo"},
     "benchmark.zoo_build_chunk": {"queue": "zoo"},
+    "benchmark.zoo_import": {"queue": "zoo"},
     "benchmark.run_attack": {"queue": "attacks"},
     "benchmark.*": {"queue": "scoring"},
 }

@@ -7,7 +7,7 @@ from benchmark.services.baselines import attack_queue, attack_run
 from benchmark.services.scores import submission_abandon, submission_score
 from benchmark.services.submissions import submission_create, submission_set_flags
 from benchmark.services.ties import leaderboard_compare
-from benchmark.services.tracks import track_create, track_rescore, track_reveal
+from benchmark.services.tracks import track_create, track_import, track_rescore, track_reveal
 from benchmark.services.zoo import (
     zoo_build_chunk,
     zoo_build_fail,
@@ -15,6 +15,7 @@ from benchmark.services.zoo import (
     zoo_build_queue,
     zoo_build_start,
     zoo_finalize,
+    zoo_import_run,
 )
 
 
@@ -35,6 +36,7 @@ __all__ = [
     "submission_score",
     "submission_set_flags",
     "track_create",
+    "track_import",
     "track_rescore",
     "track_reveal",
     "zoo_build_chunk",
@@ -43,4 +45,5 @@ __all__ = [
     "zoo_build_queue",
     "zoo_build_start",
     "zoo_finalize",
+    "zoo_import_run",
 ]

@@ -36,6 +36,13 @@ def track_spec(*, track: Track) -> TrackSpec:
     return parse_track(track.spec_text, source=f"track {track.slug}")
 
 
+def _parse(spec_text: str, source: str) -> TrackSpec:
+    try:
+        return parse_track(spec_text, source=source)
+    except ValueError as error:
+        raise ApplicationError(str(error)) from error
+
+
 @transaction.atomic
 def track_create(
     *, spec_text: str, created_by: AnyUser | None, source: str = "track file"
@@ -44,10 +51,68 @@ def track_create(
 
     Raises ``ApplicationError`` naming the bad key, or when the slug is taken.
     """
-    try:
-        spec = parse_track(spec_text, source=source)
-    except ValueError as error:
-        raise ApplicationError(str(error)) from error
+    track = _track_rows(_parse(spec_text, source), spec_text, created_by)
+    from benchmark.services.zoo import zoo_build_queue
+
+    zoo_build_queue(track=track)
+    return track
+
+
+def track_import(
+    *,
+    spec_text: str,
+    release: str,
+    solutions: str,
+    created_by: AnyUser | None,
+    source: str = "track file",
+    queue: bool = True,
+) -> Track:
+    """Register a track whose zoo was trained elsewhere (MICO's released archives): the
+    release is checked at once, then copied into the zoo's layout by a ``zoo`` job
+    (``queue=False``: here and now, as ``manage.py track_import`` does), and the track becomes
+    ready as a built one does — bundle, baselines, leaderboard.
+
+    Raises
+    ------
+    ApplicationError
+        A bad track file, a taken slug, or a release that does not match the track file:
+        ``extra["problems"]`` lists every problem as ``{"path", "reason"}``; nothing is
+        created then.
+    """
+    from benchmark.zoo.importer import Release, check_release
+
+    spec = _parse(spec_text, source)
+    located = Release.locate(spec, release, solutions)
+    problems = check_release(spec, located)
+    if problems:
+        raise ApplicationError(
+            f"the release does not match {spec.slug}'s track file: {len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''} (first: {problems[0]})",
+            extra={"problems": [{"path": p.path, "reason": p.reason} for p in problems]},
+        )
+    from benchmark import tasks
+    from benchmark.services.jobs import job_enqueue
+    from benchmark.services.zoo import zoo_import_run
+
+    with transaction.atomic():
+        track = _track_rows(spec, spec_text, created_by)
+        Track.objects.filter(pk=track.pk).update(build_status=Track.BuildStatus.BUILDING)
+        if queue:
+            job_enqueue(
+                task=tasks.zoo_import,
+                args=[track.pk, str(located.track_dir), str(located.solutions_dir)],
+                key=f"zoo:{track.pk}",
+            )
+    if not queue:
+        zoo_import_run(
+            track_id=track.pk, release=str(located.track_dir), solutions=str(located.solutions_dir)
+        )
+    track.refresh_from_db()
+    return track
+
+
+def _track_rows(spec: TrackSpec, spec_text: str, created_by: AnyUser | None) -> Track:
+    """The track's and its scenarios' rows (its zoo not built yet)."""
     if Track.objects.filter(slug=spec.slug).exists():
         raise ApplicationError(f"a track with slug {spec.slug!r} already exists")
     per_phase = spec.models.train + spec.models.dev + spec.models.final
@@ -78,9 +143,6 @@ def track_create(
         )
         for position, scenario in enumerate(spec.scenarios)
     )
-    from benchmark.services.zoo import zoo_build_queue
-
-    zoo_build_queue(track=track)
     return track
 
 

@@ -106,6 +106,27 @@ def zoo_build_chunk(*, track_id: int, chunk_index: int) -> None:
     zoo_finalize(track_id=track_id)
 
 
+def zoo_import_run(*, track_id: int, release: str, solutions: str) -> None:
+    """Copy a checked release into the zoo (weights, seeds, solutions, records), record its
+    models and finish the track as a build would; a release that turns out not to match (its
+    seeds against the dataset) fails the track with every problem."""
+    from pathlib import Path
+
+    from benchmark.zoo.importer import Release, ReleaseError, import_release
+
+    track = Track.objects.get(pk=track_id)
+    if track.build_status != Track.BuildStatus.BUILDING:
+        return
+    spec = track_spec(track=track)
+    try:
+        records = import_release(spec, Release(Path(release), Path(solutions)), io.zoo_root())
+    except ReleaseError as error:
+        zoo_build_fail(track_id=track_id, message=f"import: {error}")
+        return
+    _record_models(track, records)
+    zoo_finalize(track_id=track_id)
+
+
 def _fingerprint(track: Track) -> str:
     digest = hashlib.sha256(track.spec_text.encode())
     for seeds in (

@@ -105,6 +105,7 @@ def write_release(
 ) -> dict:
     """``root/release/<slug>/``, ``root/ref/<slug>/`` and the track file; returns their paths
     and every model's challenge rows and labels."""
+    root.mkdir(parents=True, exist_ok=True)
     data = write_purchase_file(root / "dataset_purchase", records)
     toml = root / f"{slug}.toml"
     toml.write_text(

@@ -306,9 +306,7 @@ def _compute(
     union, target_points = np.unique(rows, return_inverse=True)
     target_points = target_points.reshape(rows.shape)
     shadow_in = np.stack([np.isin(union, _training_set(track, d)) for _, d in shadows])
-    rng = np.random.default_rng(options["seed"])
-    count = min(options["population"], len(track.population))
-    z = np.sort(rng.choice(track.population, count, replace=False))
+    z, shadow_population_in = _reference_points(track, union, shadows, options)
     shadow_dirs = [d for _, d in shadows]
     target_dirs = [d for _, _, d in target_models]
     x_points, y_points = data.x[torch.from_numpy(union)], data.y[torch.from_numpy(union)]
@@ -342,8 +340,25 @@ def _compute(
         ),
         target_ids=tuple((phase, i) for phase, i, _ in target_models),
         target_in=np.stack([m.numpy() for m in membership if m is not None]) if known else None,
+        shadow_population_in=shadow_population_in,
         **grads,
     )
+
+
+def _reference_points(
+    track: Track, challenge: np.ndarray, shadows: list[tuple[int, Path]], options: dict
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A seeded sample of the track's reserved population, never trained on; or, for a track
+    that reserves none (MICO's), of the dataset's other rows, with which shadow trained on
+    which (targets may have trained on some of them too: their membership is the secret)."""
+    rng = np.random.default_rng(options["seed"])
+    if len(track.population):
+        count = min(options["population"], len(track.population))
+        return np.sort(rng.choice(track.population, count, replace=False)), None
+    others = np.setdiff1d(np.arange(len(track.dataset)), challenge)
+    count = min(options["population"], len(others))
+    z = np.sort(rng.choice(others, count, replace=False))
+    return z, np.stack([np.isin(z, _training_set(track, d)) for _, d in shadows])
 
 
 def _save(obs: Observations, path: Path) -> None:

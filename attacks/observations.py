@@ -22,7 +22,10 @@ class Observations:
 
     Shapes use ``S`` shadow models (train models, membership known), ``T`` target models,
     ``P`` challenge points (the union of every target's challenge points), ``K`` challenge
-    points per target (MICO's ``2m``), ``Z`` population points (never trained on),
+    points per target (MICO's ``2m``), ``Z`` population points (a track's reserved
+    population, never trained on; or, for a track that reserves none, as MICO's, reference
+    points drawn from the dataset that shadows may have trained on, see
+    ``shadow_population_in``),
     ``A`` queries per point (the original plus augmentations; 1 without) and ``C`` classes.
 
     Parameters
@@ -53,6 +56,9 @@ class Observations:
     target_in : ndarray of bool, shape (T, K), optional
         Ground truth when the targets are models with revealed membership (train models in a
         report). Attacks never read it; evaluation does.
+    shadow_population_in : ndarray of bool, shape (S, Z), optional
+        Which shadows trained on which population point; None when no model trained on any (a
+        reserved population). Attacks that need OUT models on z use only those.
 
     Raises
     ------
@@ -72,6 +78,7 @@ class Observations:
     shadow_grad_norms: np.ndarray | None = field(default=None)
     target_grad_norms: np.ndarray | None = field(default=None)
     target_in: np.ndarray | None = field(default=None)
+    shadow_population_in: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -134,8 +141,10 @@ class Observations:
             raise ValueError("held_out leaves no shadow model")
         n_points = self.labels.shape[0]
         grads = self.shadow_grad_norms
+        z_in = self.shadow_population_in
         return replace(
             self,
+            shadow_population_in=None if z_in is None else z_in[keep],
             shadow_logits=self.shadow_logits[keep],
             shadow_in=self.shadow_in[keep],
             shadow_population_logits=self.shadow_population_logits[keep],
@@ -179,6 +188,7 @@ def _validate(obs: Observations) -> None:
         "shadow_grad_norms": (obs.shadow_grad_norms, (n_shadows, n_points)),
         "target_grad_norms": (obs.target_grad_norms, (n_targets, n_per_target)),
         "target_in": (obs.target_in, (n_targets, n_per_target)),
+        "shadow_population_in": (obs.shadow_population_in, (n_shadows, n_population)),
     }
     for name, (array, shape) in expected.items():
         if array is not None and array.shape != shape:
@@ -190,7 +200,7 @@ def _validate(obs: Observations) -> None:
         )
     if len(obs.target_ids) != n_targets:
         raise ValueError(f"target_ids has {len(obs.target_ids)} entries for {n_targets} targets")
-    for name in ("shadow_in", "target_in"):
+    for name in ("shadow_in", "target_in", "shadow_population_in"):
         array = getattr(obs, name)
         if array is not None and array.dtype != np.bool_:
             raise ValueError(f"{name} must be boolean, got dtype {array.dtype}")

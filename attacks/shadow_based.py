@@ -114,10 +114,21 @@ def _rmia(
 ) -> np.ndarray:
     floor = np.finfo(np.float64).tiny
     p_x = np.maximum(rmia.reference_probability(p["shadow"], obs.shadow_in, a=a), floor)
-    p_z = np.maximum(rmia.reference_probability(p["shadow_z"], None, a=a), floor)
+    usable = _usable_population(obs, a)
+    z_in = None if obs.shadow_population_in is None else obs.shadow_population_in[:, usable]
+    p_z = np.maximum(rmia.reference_probability(p["shadow_z"][:, usable], z_in, a=a), floor)
     ratio_x = p["target"] / p_x[obs.target_points]
-    ratio_z = p["target_z"] / p_z
+    ratio_z = p["target_z"][:, usable] / p_z
     return rmia.ratios_to_scores(ratio_x, ratio_z, gamma=gamma)
+
+
+def _usable_population(obs: Observations, a: float | None) -> np.ndarray:
+    """The population points RMIA can normalise: all of them online, and offline those some
+    shadow did not train on (every point of a reserved population)."""
+    n_population = obs.population_labels.shape[0]
+    if a is None or obs.shadow_population_in is None:
+        return np.ones(n_population, dtype=bool)
+    return np.asarray((~obs.shadow_population_in).any(axis=0))
 
 
 def _tune_rmia(obs: Observations) -> tuple[float, float | None]:

@@ -156,3 +156,19 @@ def test_observations_on_a_device_equal_the_cpu_ones(track_dir, device):
     np.testing.assert_allclose(here.shadow_logits, cpu.shadow_logits, rtol=1e-4, atol=1e-5)
     assert here.target_grad_norms is not None and cpu.target_grad_norms is not None
     np.testing.assert_allclose(here.target_grad_norms, cpu.target_grad_norms, rtol=1e-3)
+
+
+def test_without_a_reserved_population_reference_points_come_from_the_dataset(tmp_path):
+    """MICO's tracks reserve no population: RMIA and the rest still run, on dataset rows
+    outside every challenge set, with the shadows' membership of them known."""
+    import attacks
+
+    track = write_tiny_bundle(tmp_path, train=6, population=0)
+    obs = observe(track / "tiny_inf", population=300)
+    assert obs.shadow_population_in is not None
+    assert obs.shadow_population_in.shape == (6, 300)
+    assert obs.shadow_population_in.any(), "some reference points are shadows' members"
+    assert (~obs.shadow_population_in).any(axis=0).all(), "and each is OUT for some shadow"
+    for name in attacks.REGISTRY:
+        scores = attacks.run(name, obs)
+        assert all(np.all((s > 0) & (s < 1)) for s in scores.values()), name

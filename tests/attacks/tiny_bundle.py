@@ -20,17 +20,24 @@ CHALLENGE, TRAINING, POPULATION = 10, 300, 150
 
 
 def write_tiny_bundle(
-    root: Path, *, train: int = 4, dev: int = 2, final: int = 1, beside: bool = True
+    root: Path,
+    *,
+    train: int = 4,
+    dev: int = 2,
+    final: int = 1,
+    beside: bool = True,
+    population: int = POPULATION,
 ) -> Path:
     """``<root>/tiny/`` with one scenario ``inf`` of digits CNNs; returns the track directory.
 
     ``beside``: write ``<root>/tiny.dataset.json`` and ``<root>/tiny.population.csv`` (the
     zoo's layout); ``False`` writes ``tiny/dataset.json`` and ``tiny/population.csv`` instead.
+    ``population=0`` reserves none, as MICO's tracks.
     """
     data = load_dataset("digits")
     track = root / "tiny"
     track.mkdir(parents=True)
-    population, pool = population_split(len(data), POPULATION, seed=1)
+    reserved, pool = population_split(len(data), population, seed=1)
     manifest = {
         "records": len(data),
         "challenge": CHALLENGE,
@@ -40,7 +47,7 @@ def write_tiny_bundle(
     }
     files = TrackFiles.beside(track) if beside else TrackFiles.inside(track)
     files.manifest.write_text(json.dumps(manifest))
-    files.population.write_text("\n".join(str(int(i)) for i in population))
+    files.population.write_text("\n".join(str(int(i)) for i in reserved))
     phases = {"train": range(train), "dev": range(train, train + dev)}
     phases["final"] = range(train + dev, train + dev + final)
     for phase, indices in phases.items():

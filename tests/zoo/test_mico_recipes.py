@@ -31,7 +31,12 @@ def test_the_noise_multiplier_is_micos_within_one_percent(track, scenario):
 
 def test_purchase100_is_micos_recipe():
     spec = load_track(TRACKS / "purchase100.toml")
-    assert (spec.training, spec.challenge, spec.eps_error) == (150_000, 100, 0.1)
+    assert (spec.training, spec.challenge, spec.eps_error, spec.population) == (
+        150_000,
+        100,
+        0.1,
+        0,
+    )
     for scenario in spec.scenarios:
         t = scenario.training
         assert (t.optimizer, t.lr, t.epochs, t.batch, t.lr_step, t.lr_gamma) == (
@@ -46,7 +51,7 @@ def test_purchase100_is_micos_recipe():
 
 def test_cifar10_is_micos_recipe():
     spec = load_track(TRACKS / "cifar10.toml")
-    assert (spec.training, spec.challenge, spec.eps_error) == (50_000, 100, 0.1)
+    assert (spec.training, spec.challenge, spec.eps_error, spec.population) == (50_000, 100, 0.1, 0)
     plain, *private = spec.scenarios
     t = plain.training
     assert (t.optimizer, t.lr, t.epochs, t.batch, t.lr_step, t.lr_gamma, t.shuffle) == (

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +16,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: One media directory for the whole session: the web server stores uploads, the worker reads
+#: them, and tests write zoo files there (set before any process starts; passed on to each).
+SHARED_MEDIA = Path(
+    os.environ.setdefault("ARENA_MEDIA_ROOT", tempfile.mkdtemp(prefix="arena-test-media-"))
+)
 REDIS_URL = os.environ.get("ARENA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def shared_media(settings) -> Path:
+    """This process writes zoo files where the web server and the worker read them."""
+    settings.MEDIA_ROOT = SHARED_MEDIA
+    settings.ARENA_ZOO_ROOT = SHARED_MEDIA / "zoo"
+    return SHARED_MEDIA
 
 
 def compute_devices() -> list[str]:

@@ -27,8 +27,25 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"message": "Validation error", "extra": {"fields": response.data}}
+        fields = response.data
+        response.data = {"message": _first_problem(fields), "extra": {"fields": fields}}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         response.data = {"message": str(detail) or str(exc), "extra": {}}
     return response
+
+
+def _first_problem(errors: Any, path: str = "") -> str:
+    """The first error of a serializer's nested errors, with where it is:
+    ``"labels.3: A JSON integer is required."`` (``non_field_errors`` name no field)."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            inner = path if key in ("non_field_errors", "detail") else f"{path}.{key}".lstrip(".")
+            return _first_problem(value, inner)
+    if isinstance(errors, list):
+        for index, value in enumerate(errors):
+            if isinstance(value, dict | list):
+                return _first_problem(value, f"{path}.{index}".lstrip("."))
+            return _first_problem(value, path)
+    text = str(errors)
+    return f"{path}: {text}" if path else text

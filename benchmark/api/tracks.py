@@ -101,6 +101,9 @@ class TrackDetailApi(APIView):
 
         limits = serializers.SerializerMethodField()
         bundle_url = serializers.SerializerMethodField()
+        bundle_sha256 = serializers.SerializerMethodField(
+            help_text="SHA-256 of the bundle zip, to check a download against."
+        )
 
         def get_limits(self, track: Track) -> dict[str, int]:
             return {
@@ -114,6 +117,9 @@ class TrackDetailApi(APIView):
             if track.build_status != Track.BuildStatus.READY or not track.bundle:
                 return None
             return f"/api/v1/tracks/{track.slug}/bundle/"
+
+        def get_bundle_sha256(self, track: Track) -> str | None:
+            return selectors.bundle_checksum(track=track)
 
     @extend_schema(
         responses={200: OutputSerializer},

@@ -13,9 +13,16 @@ from benchmark.selectors.submissions import (
     submission_get,
     submissions_for_user,
 )
-from benchmark.selectors.tracks import quota_for_user, track_get, track_list, track_progress
+from benchmark.selectors.tracks import (
+    bundle_checksum,
+    quota_for_user,
+    track_get,
+    track_list,
+    track_progress,
+)
 
 __all__ = [
+    "bundle_checksum",
     "chosen_submissions",
     "final_visible",
     "health_report",

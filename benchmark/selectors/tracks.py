@@ -37,6 +37,17 @@ def track_progress(*, track: Track) -> dict[str, Any]:
     }
 
 
+def bundle_checksum(*, track: Track) -> str | None:
+    """The SHA-256 written beside the track's bundle when it was built (None before)."""
+    if track.build_status != Track.BuildStatus.READY or not track.bundle.name:
+        return None
+    try:
+        with track.bundle.storage.open(f"{track.bundle.name}.sha256") as handle:
+            return handle.read().decode().strip() or None
+    except OSError:
+        return None
+
+
 def quota_for_user(*, track: Track, user: AnyUser) -> dict[str, Any]:
     """What ``user`` may still upload to ``track`` today and in all, and when the day resets."""
     today, resets_at = utc_day_bounds()

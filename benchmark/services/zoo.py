@@ -159,7 +159,10 @@ def zoo_finalize(*, track_id: int) -> bool:
         if track.models_built < track.models_total:
             return False
         name = f"bundles/{track.slug}.zip"
-        zip_participant_bundle(track_spec(track=track), io.zoo_root(), io.zoo_root() / name)
+        bundle = zip_participant_bundle(
+            track_spec(track=track), io.zoo_root(), io.zoo_root() / name
+        )
+        write_checksum(bundle)
         track.bundle.name = name
         track.zoo_fingerprint = _fingerprint(track)
         track.build_status = Track.BuildStatus.READY
@@ -167,6 +170,18 @@ def zoo_finalize(*, track_id: int) -> bool:
         for attack in _auto_baselines():
             attack_enqueue(track_id=track.pk, attack=attack)
     return True
+
+
+def write_checksum(path: Any) -> str:
+    """``<path>.sha256`` beside a bundle (what downloads are checked against)."""
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    Path(f"{path}.sha256").write_text(f"{digest.hexdigest()}\n")
+    return digest.hexdigest()
 
 
 def zoo_build_fail(*, track_id: int, message: str) -> None:

@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from benchmark.models import Scenario, Track
+from benchmark.services.zoo import write_checksum
 
 TRACK_TOML = """\
 slug = "{slug}"
@@ -148,6 +149,7 @@ def ready_track(
     bundle.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(bundle, "w") as archive:
         archive.writestr(f"{slug}/README.txt", "tiny bundle")
+    write_checksum(bundle)
     scenarios = (("inf", None, None, None), ("lo", 4.0, 1e-5, 2.6))
     per_phase = train + dev + final
     track = Track.objects.create(

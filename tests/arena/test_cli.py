@@ -1,0 +1,72 @@
+"""The participant's `arena` command line against a real server (gunicorn) and a real worker
+(Celery on Redis): login, tracks, download with its checksum, validate, submit --wait to a
+scored submission, leaderboard."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests.benchmark.factories import ready_track, submission_zip
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def arena(*args, config, password=None):
+    env = {"ARENA_CONFIG": str(config), "PATH": "/usr/bin:/bin"}
+    if password:
+        env["ARENA_PASSWORD"] = password
+    return subprocess.run(
+        [sys.executable, "-m", "arena", *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=180,
+    )  # fmt: skip
+
+
+def test_from_login_to_a_scored_submission(
+    http_server, celery_worker_process, shared_media, tmp_path
+):
+    track = ready_track("cli")
+    User.objects.create_user("carol", password="a-long-password-1")
+    config = tmp_path / "arena.json"
+
+    bad = arena("login", http_server, "--username", "carol", config=config, password="wrong")
+    assert bad.returncode == 1 and "Unable to log in" in bad.stderr
+    login = arena("login", http_server, "--username", "carol", config=config,
+                  password="a-long-password-1")  # fmt: skip
+    assert login.returncode == 0, login.stderr
+    assert json.loads(config.read_text())["token"] and oct(config.stat().st_mode)[-3:] == "600"
+
+    tracks = arena("tracks", config=config)
+    assert tracks.returncode == 0 and "cli" in tracks.stdout and "ready 20/20" in tracks.stdout
+
+    bundle = tmp_path / "cli.zip"
+    download = arena("download", "cli", "-o", str(bundle), config=config)
+    assert download.returncode == 0, download.stderr
+    assert "(checked)" in download.stdout and zipfile.is_zipfile(bundle)
+
+    upload = tmp_path / "predictions.zip"
+    upload.write_bytes(submission_zip(track, skill=2.0))
+    submit = arena("submit", "cli", str(upload), "--method", "a test attack", "--wait",
+                   config=config)  # fmt: skip
+    assert submit.returncode == 0, submit.stdout + submit.stderr
+    assert "queued" in submit.stdout and "scored" in submit.stdout
+    assert "TPR@10%FPR" in submit.stdout and "inf" in submit.stdout
+
+    board = arena("leaderboard", "cli", config=config)
+    assert board.returncode == 0 and "carol" in board.stdout
+    hidden = arena("leaderboard", "cli", "--phase", "final", config=config)
+    assert "hidden until it is revealed" in hidden.stdout
+
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"not a zip")
+    refused = arena("submit", "cli", str(broken), config=config)
+    assert refused.returncode == 1 and "the zip was refused" in refused.stderr
+
+
+def test_without_a_login_the_cli_says_how_to_log_in(tmp_path):
+    result = arena("tracks", config=tmp_path / "none.json")
+    assert result.returncode == 1 and "arena login <url>" in result.stderr

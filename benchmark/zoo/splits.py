@@ -10,8 +10,14 @@
 
 Every arrow is ``torch.utils.data.random_split`` semantics: ``torch.randperm(len, generator=
 torch.Generator().manual_seed(seed))``, the first part of the permutation going to the first
-split. MICO drew its permutations with torchcsprng's mt19937, which no longer installs: our
-seeds rebuild *our* splits, not MICO's. All indices are row numbers of the full dataset.
+split. All indices are row numbers of the full dataset.
+
+MICO drew its permutations with torchcsprng's ``create_mt19937_generator(seed)``. torchcsprng
+no longer installs, but its generator is ``std::mt19937`` seeded with the seed's low 32 bits and
+its ``randperm`` is PyTorch's own CPU loop, so it draws the same permutations as a
+``torch.Generator`` seeded alike (``tests/zoo/test_mico_splits.py`` checks this with a literal
+MT19937 at MICO's sizes and seeds). With no population (``population = 0``: the pool is every
+row, in order) and the rows in MICO's order, MICO's seeds rebuild MICO's splits exactly.
 """
 
 from __future__ import annotations
@@ -67,7 +73,9 @@ class ModelSplit:
     challenge : (2m,) int64, in the order predictions follow
     member, nonmember : (m,) int64 or None
     training : (n - m,) int64 or None, non-challenge training points
-    evaluation : (rest,) int64 or None
+    evaluation : (P - n - m,) int64 or None
+    rest : (P - 2m,) int64, the pool outside the challenge in the order ``seed_training``
+        splits it (MICO's ``ChallengeDataset.rest``)
     """
 
     challenge: torch.Tensor
@@ -75,6 +83,7 @@ class ModelSplit:
     nonmember: torch.Tensor | None
     training: torch.Tensor | None
     evaluation: torch.Tensor | None
+    rest: torch.Tensor
 
     @property
     def membership(self) -> torch.Tensor | None:
@@ -132,7 +141,7 @@ def model_split(
     if seed_training is not None:
         split = rest[_perm(len(rest), seed_training)]
         train, evaluation = split[: training - challenge], split[training - challenge :]
-    return ModelSplit(chosen, member, nonmember, train, evaluation)
+    return ModelSplit(chosen, member, nonmember, train, evaluation, rest)
 
 
 @dataclasses.dataclass(frozen=True)

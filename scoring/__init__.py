@@ -9,7 +9,13 @@ from scoring.expected import PHASES, Expected
 from scoring.figures import roc_figure
 from scoring.metrics import FPR_LEVELS, METRIC_KEYS, roc_curve, score
 from scoring.scenario import downsample_roc, score_scenario
-from scoring.submission import SubmissionError, read_solutions, read_submission
+from scoring.submission import (
+    SubmissionError,
+    read_prediction_tree,
+    read_solutions,
+    read_submission,
+    read_submission_with_notices,
+)
 
 __all__ = [
     "FPR_LEVELS",
@@ -20,8 +26,10 @@ __all__ = [
     "bootstrap_ci",
     "downsample_roc",
     "paired_bootstrap",
+    "read_prediction_tree",
     "read_solutions",
     "read_submission",
+    "read_submission_with_notices",
     "roc_curve",
     "roc_figure",
     "score",

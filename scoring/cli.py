@@ -1,4 +1,5 @@
-"""``python -m scoring``: score a submission zip against solutions, or validate it."""
+"""``python -m scoring``: score a submission zip against solutions, validate it, or run as
+MICO's scoring program on CodaLab and Codabench (``codalab``, :mod:`scoring.codalab`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from scoring import codalab
 from scoring.expected import Expected
 from scoring.figures import report_html
 from scoring.metrics import METRIC_KEYS
 from scoring.scenario import score_scenario
-from scoring.submission import SubmissionError, read_solutions, read_submission
+from scoring.submission import SubmissionError, read_solutions, read_submission_with_notices
 
 #: Exit status of an invalid submission (2 stays argparse's usage error).
 INVALID = 3
@@ -26,7 +28,8 @@ def _score_parser() -> argparse.ArgumentParser:
         prog="python -m scoring",
         description="Score a submission zip with MICO's metrics. "
         "To check a zip against a participant bundle instead: python -m scoring validate ZIP "
-        "--bundle DIR.",
+        "--bundle DIR. As MICO's scoring program on CodaLab or Codabench: python -m scoring "
+        "codalab INPUT OUTPUT.",
     )
     parser.add_argument("--solutions", required=True, type=Path, help="solutions tree (MICO ref/)")
     parser.add_argument("--predictions", required=True, type=Path, help="submission zip")
@@ -52,7 +55,7 @@ def _validate_parser() -> argparse.ArgumentParser:
 
 
 def _report_problems(error: SubmissionError) -> int:
-    for path, reason in error.problems:
+    for path, reason in [*error.problems, *error.notices]:
         print(f"{path}: {reason}", file=sys.stderr)
     return INVALID
 
@@ -71,8 +74,10 @@ def score_submission(
     Returns
     -------
     dict
-        ``{"track", "scenarios": {"<track>_<scenario>": {phase: {...}}}, "rank": {phase: ...}}``
-        where each ``{...}`` is :func:`scoring.score_scenario`'s result (``roc`` included).
+        ``{"track", "scenarios": {"<track>_<scenario>": {phase: {...}}}, "rank": {phase: ...},
+        "notices": [{"path", "reason"}, ...]}`` where each ``{...}`` is
+        :func:`scoring.score_scenario`'s result (``roc`` included) and ``notices`` lists the
+        files of the zip that were not scored.
 
     Raises
     ------
@@ -81,7 +86,7 @@ def score_submission(
     """
     expected = Expected.from_solutions_tree(solutions, track)
     labels = read_solutions(solutions, expected)
-    values = read_submission(predictions, expected)
+    values, notices = read_submission_with_notices(predictions, expected)
     scenarios: dict[str, dict[str, Any]] = {}
     for scenario in expected.scenarios:
         name = f"{expected.track}_{scenario}"
@@ -99,7 +104,12 @@ def score_submission(
         phase: float(np.mean([scenarios[name][phase][primary] for name in scenarios]))
         for phase in expected.phases
     }
-    return {"track": expected.track, "scenarios": scenarios, "rank": rank}
+    return {
+        "track": expected.track,
+        "scenarios": scenarios,
+        "rank": rank,
+        "notices": [{"path": path, "reason": reason} for path, reason in notices],
+    }
 
 
 def _score(argv: Sequence[str]) -> int:
@@ -127,7 +137,8 @@ def _score(argv: Sequence[str]) -> int:
             for scores in phases.values():
                 del scores["roc"]
     if args.html:
-        args.html.write_text(report_html(result, rocs), encoding="utf-8")
+        notices = [(notice["path"], notice["reason"]) for notice in result["notices"]]
+        args.html.write_text(report_html(result, rocs, notices=notices), encoding="utf-8")
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -137,7 +148,7 @@ def _validate(argv: Sequence[str]) -> int:
     args = _validate_parser().parse_args(argv)
     try:
         expected = Expected.from_bundle(args.bundle, args.track, n_points=args.n_points)
-        read_submission(args.zip, expected)
+        _, notices = read_submission_with_notices(args.zip, expected)
     except SubmissionError as error:
         return _report_problems(error)
     except (ValueError, OSError) as error:
@@ -148,12 +159,16 @@ def _validate(argv: Sequence[str]) -> int:
         f"{expected.track} (scenarios {', '.join(expected.scenarios)}; "
         f"phases {', '.join(expected.phases)})"
     )
+    for path, reason in notices:
+        print(f"{path}: {reason}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; ``validate`` as the first argument selects the validation command."""
+    """Entry point; ``validate`` or ``codalab`` as the first argument selects that command."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["validate"]:
         return _validate(arguments[1:])
+    if arguments[:1] == ["codalab"]:
+        return codalab.main(arguments[1:])
     return _score(arguments)

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scoring.parsing import split_values
+
 #: The phases a submission holds predictions for.
 PHASES: tuple[str, ...] = ("dev", "final")
 
@@ -122,8 +124,7 @@ class Expected:
 
 
 def _count_values(data: bytes) -> int:
-    text = data.strip()
-    return len(text.split(b",")) if b"," in text else len(text.split())
+    return len(split_values(data))
 
 
 def find_track(root: Path, track: str | None) -> Path:

@@ -138,7 +138,27 @@ def _table(scores: Mapping[str, Mapping[str, Any]]) -> str:
     return f"<table><tr><th>phase</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def report_html(result: Mapping[str, Any], rocs: Mapping[str, Mapping[str, Curve]]) -> str:
+def _notices_html(notices: Sequence[tuple[str, str]]) -> str:
+    if not notices:
+        return ""
+    items = "".join(
+        f"<li><code>{html.escape(path)}</code>: {html.escape(reason)}</li>"
+        for path, reason in notices
+    )
+    count = len(notices)
+    return (
+        f"<details><summary>{count} file{'s' if count != 1 else ''} of the submission "
+        f"{'were' if count != 1 else 'was'} not scored</summary><ul>{items}</ul></details>"
+    )
+
+
+def report_html(
+    result: Mapping[str, Any],
+    rocs: Mapping[str, Mapping[str, Curve]],
+    *,
+    notices: Sequence[tuple[str, str]] = (),
+    plotly_js: str | None = None,
+) -> str:
     """A self-contained HTML page: metrics and ROC curves (linear and log-log) per scenario.
 
     Parameters
@@ -147,14 +167,20 @@ def report_html(result: Mapping[str, Any], rocs: Mapping[str, Mapping[str, Curve
         The CLI's JSON result (``track``, ``scenarios``, ``rank``).
     rocs : mapping
         ``scenario -> phase -> {"fpr", "tpr"}``, the downsampled curves.
+    notices : sequence of (str, str)
+        Files of the submission that were not scored, listed under the scores.
+    plotly_js : str, optional
+        plotly.js itself; by default the plotly package's copy.
 
     Returns
     -------
     str
-        HTML with plotly.js inlined from the plotly package (no network needed to view it).
+        HTML with plotly.js inlined (no network needed to view it).
     """
-    from plotly.offline import get_plotlyjs
+    if plotly_js is None:
+        from plotly.offline import get_plotlyjs
 
+        plotly_js = get_plotlyjs()
     track = html.escape(str(result["track"]))
     rank = ", ".join(f"{phase}: {value:.4f}" for phase, value in result["rank"].items())
     sections = []
@@ -181,7 +207,7 @@ def report_html(result: Mapping[str, Any], rocs: Mapping[str, Mapping[str, Curve
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f"<title>MIA Arena scores: {track}</title><style>{style}</style>"
-        f"<script>{get_plotlyjs()}</script></head><body>"
+        f"<script>{plotly_js}</script></head><body>"
         f"<h1>{track}</h1><p>Rank (mean primary metric over scenarios): {html.escape(rank)}</p>"
-        f"{''.join(sections)}</body></html>"
+        f"{''.join(sections)}{_notices_html(notices)}</body></html>"
     )

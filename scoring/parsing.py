@@ -2,8 +2,10 @@
 
 A file holds one comma-separated row (what MICO's starting kit writes with
 ``csv.writer(f).writerow(...)``) or one value per line; surrounding whitespace and a trailing
-newline are fine. Parsing never raises on bad content: it returns the list of reasons instead,
-so a submission's every problem can be reported at once.
+newline are fine, and so are ``#`` comments: from a ``#`` to the end of its line is dropped, as
+``np.loadtxt`` (which MICO's scoring program reads files with) drops it. Parsing never raises on
+bad content: it returns the list of reasons instead, so a submission's every problem can be
+reported at once.
 """
 
 from __future__ import annotations
@@ -14,9 +16,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 
+def strip_comments(data: bytes) -> bytes:
+    """``data`` without its ``#`` comments (each to the end of its line), as ``np.loadtxt``.
+
+    Examples
+    --------
+    >>> strip_comments(b"# attack: loss\\n0.25,0.5 # tuned\\n")
+    b'\\n0.25,0.5 '
+    """
+    if b"#" not in data:
+        return data
+    return b"\n".join(line.partition(b"#")[0] for line in data.splitlines())
+
+
 def split_values(data: bytes) -> list[bytes]:
-    """The value tokens of a file: split at commas if it has any, else at whitespace."""
-    text = data.strip()
+    """The value tokens of a file: comments dropped, then split at commas if it has any, else
+    at whitespace."""
+    text = strip_comments(data).strip()
     if not text:
         return []
     return text.split(b",") if b"," in text else text.split()

@@ -3,6 +3,12 @@
 Nothing is extracted to disk. Every size is checked against caps derived from what the track
 expects before anything is decompressed, and every read is bounded, so memory stays bounded
 whatever the zip's headers claim. Every problem is collected (path, reason) and reported at once.
+
+Files that are not scored but do no harm (predictions of train models, a README, predictions
+of a phase or model the track does not have) are not refused, as MICO's scoring program does
+not refuse them: they are never decompressed, and each is reported as a notice (path, reason)
+beside the predictions. Hostile entries stay refused whatever their name: absolute paths, '..',
+symbolic links, nested archives, encrypted entries, zip bombs, too many entries or bytes.
 """
 
 from __future__ import annotations
@@ -44,17 +50,33 @@ RATIO_MIN_BYTES = 1 << 20
 
 #: Central-directory bytes allowed per entry (fixed part, name, extra field and comment).
 MAX_DIRECTORY_RECORD = 512
+#: Uncompressed bytes allowed beyond the scored files, as a multiple of theirs: room for as
+#: many unscored files as scored ones (MICO's train predictions: 100 models, as many as dev
+#: and final together).
+UNSCORED_ALLOWANCE = 1
+
+#: How every unscored file's reason starts.
+NOT_SCORED = "not scored: "
 
 _ARCHIVE = "<archive>"
 
 Key = tuple[str, str, int]
+Values = dict[Key, NDArray[np.float64]]
+#: (path, reason) of a file that is not scored; the reason starts with :data:`NOT_SCORED`.
+Notice = tuple[str, str]
 
 
 class SubmissionError(ValueError):
-    """A submission that cannot be scored; ``problems`` lists every (path, reason)."""
+    """A submission that cannot be scored.
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
+    ``problems`` lists every (path, reason) that refuses it; ``notices`` the files that were
+    not scored (which refuse nothing, but may explain a problem, e.g. a misnamed file beside a
+    missing one).
+    """
+
+    def __init__(self, problems: list[tuple[str, str]], notices: list[Notice] | None = None):
         self.problems = problems
+        self.notices = list(notices or [])
         lines = "\n".join(f"{path}: {reason}" for path, reason in problems)
         super().__init__(f"{len(problems)} problem(s) in the submission:\n{lines}")
 
@@ -72,48 +94,104 @@ class Limits:
     @classmethod
     def for_expected(cls, expected: Expected) -> Limits:
         file_bytes = expected.n_points * BYTES_PER_VALUE + FILE_SLACK
-        total = expected.n_files * file_bytes
+        total = (1 + UNSCORED_ALLOWANCE) * expected.n_files * file_bytes
         entries = 4 * expected.n_files + 64
         archive = total + entries * 2 * FILE_SLACK
         return cls(entries, file_bytes, total, archive, max(RATIO_MIN_BYTES, file_bytes))
 
 
-def _path_pattern(expected: Expected) -> re.Pattern[str]:
-    track = re.escape(expected.track)
-    return re.compile(
-        rf"(?:{track}/)?{track}_([a-z0-9-]+)/([a-z]+)/model_(0|[1-9][0-9]*)/prediction\.csv"
-    )
+class _Paths:
+    """Which file of a submission is which: scored, skipped, or not scored (and why)."""
 
-
-class _Reader:
-    """One pass over a zip's entries, collecting values and problems."""
-
-    def __init__(self, data: bytes, expected: Expected, limits: Limits) -> None:
-        self.data, self.expected, self.limits = data, expected, limits
-        self.pattern = _path_pattern(expected)
+    def __init__(self, expected: Expected) -> None:
+        self.expected = expected
+        track = re.escape(expected.track)
+        self.pattern = re.compile(
+            rf"(?:{track}/)?{track}_([a-z0-9-]+)/([a-z]+)/model_(0|[1-9][0-9]*)/prediction\.csv"
+        )
         self.models = {phase: set(indices) for phase, indices in expected.models.items()}
-        self.values: dict[Key, NDArray[np.float64]] = {}
-        self.seen: dict[Key, str] = {}
-        self.problems: list[tuple[str, str]] = []
 
     def key(self, name: str) -> Key | str | None:
-        """The entry's (scenario, phase, model), None to skip it, or why it is unexpected."""
+        """The file's (scenario, phase, model); None to skip it unread (a phase the expected
+        submission does not score here); or the notice's reason it is not scored."""
         match = self.pattern.fullmatch(name)
         if match is None:
-            return "unexpected file"
+            return f"{NOT_SCORED}not a prediction.csv of track {self.expected.track}"
         scenario, phase, model = match.group(1), match.group(2), int(match.group(3))
         if scenario not in self.expected.scenarios:
-            return f"unexpected file: no scenario {scenario!r} in this track"
+            return f"{NOT_SCORED}no scenario {scenario!r} in this track"
+        if phase == "train":
+            return f"{NOT_SCORED}a train model"
         if phase not in PHASES:
-            return f"unexpected file: no phase {phase!r}"
+            return f"{NOT_SCORED}no phase {phase!r}"
         if phase not in self.expected:
             return None
         if model not in self.models[phase]:
-            return f"unexpected file: no model {model} in phase {phase}"
+            return f"{NOT_SCORED}no model {model} in phase {phase}"
         return scenario, phase, model
 
+
+class _Collector:
+    """What a pass over a submission found: values, problems, notices, files seen."""
+
+    def __init__(self, expected: Expected, limits: Limits) -> None:
+        self.expected, self.limits = expected, limits
+        self.paths = _Paths(expected)
+        self.values: Values = {}
+        self.seen: dict[Key, str] = {}
+        self.problems: list[tuple[str, str]] = []
+        self.notices: list[Notice] = []
+
+    def classify(self, name: str, reasons: list[str]) -> Key | None:
+        """The key to read ``name`` under, if it is a scored file; a duplicate adds a reason
+        and an unscored file a notice (unless ``reasons`` already refuse it)."""
+        found = self.paths.key(name)
+        if isinstance(found, str):
+            if not reasons:
+                self.notices.append((name, found))
+            return None
+        if found is None:
+            return None
+        if found in self.seen:
+            reasons.append(f"duplicate entry (also {self.seen[found]})")
+            return None
+        self.seen[found] = name
+        return found
+
+    def parse(self, name: str, key: Key, data: bytes) -> None:
+        cap = self.limits.file_bytes
+        if len(data) > cap:
+            self.problems.append((name, f"uncompressed size exceeds {cap} bytes"))
+        elif data.startswith(NESTED_MAGIC):
+            self.problems.append((name, "nested archive"))
+        else:
+            values, reasons = parse_values(data, count=self.expected.n_points)
+            self.problems += [(name, reason) for reason in reasons]
+            if values is not None:
+                self.values[key] = values
+
+    def finish(self) -> tuple[Values, list[Notice]]:
+        for key in self.expected.model_keys():
+            if key not in self.seen:
+                self.problems.append((self.expected.path(*key), "missing"))
+        if self.problems:
+            raise SubmissionError(self.problems, self.notices)
+        return self.values, self.notices
+
+
+class _Reader(_Collector):
+    """One pass over a zip's entries."""
+
+    def __init__(self, data: bytes, expected: Expected, limits: Limits) -> None:
+        super().__init__(expected, limits)
+        self.data = data
+
     def entry(self, info: zipfile.ZipInfo, *, read: bool) -> None:
-        """Check one entry's header and, if ``read`` and it is sound, parse its values."""
+        """Check one entry's header and, if ``read`` and it is sound, parse its values.
+
+        Only scored entries are held to a prediction's size (they are the ones decompressed);
+        every entry counts against the archive's totals and its compression ratio.
+        """
         name, bad_name = entry_name(info)
         unsafe = unsafe_reason(name)
         if bad_name is None and unsafe is None and ignored(name):
@@ -125,43 +203,22 @@ class _Reader:
             reasons.append("encrypted entry")
         if name.lower().endswith(NESTED_SUFFIXES):
             reasons.append("nested archive")
-        key = None
-        if not (bad_name or unsafe):
-            found = self.key(name)
-            if isinstance(found, str):
-                reasons.append(found)
-            elif found in self.seen:
-                reasons.append(f"duplicate entry (also {self.seen[found]})")
-            elif found is not None:
-                self.seen[found] = name
-                key = found
-        if info.file_size > self.limits.file_bytes:
-            reasons.append(
-                f"uncompressed size {info.file_size} bytes exceeds {self.limits.file_bytes}"
-            )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > self.limits.ratio_min_bytes and ratio > MAX_RATIO:
             reasons.append(f"compression ratio {ratio:.0f}:1 is typical of a zip bomb")
+        key = None if (bad_name or unsafe) else self.classify(name, reasons)
+        if key is not None and info.file_size > self.limits.file_bytes:
+            reasons.append(
+                f"uncompressed size {info.file_size} bytes exceeds {self.limits.file_bytes}"
+            )
         self.problems += [(name, reason) for reason in reasons]
         if key is not None and not reasons and read:
-            self.read(info, name, key)
-
-    def read(self, info: zipfile.ZipInfo, name: str, key: Key) -> None:
-        cap = self.limits.file_bytes
-        try:
-            data = inflate(self.data, info, cap)
-        except CorruptEntry as error:
-            self.problems.append((name, f"corrupt entry: {error}"))
-            return
-        if len(data) > cap:
-            self.problems.append((name, f"uncompressed size exceeds {cap} bytes"))
-        elif data.startswith(NESTED_MAGIC):
-            self.problems.append((name, "nested archive"))
-        else:
-            values, reasons = parse_values(data, count=self.expected.n_points)
-            self.problems += [(name, reason) for reason in reasons]
-            if values is not None:
-                self.values[key] = values
+            try:
+                data = inflate(self.data, info, self.limits.file_bytes)
+            except CorruptEntry as error:
+                self.problems.append((name, f"corrupt entry: {error}"))
+                return
+            self.parse(name, key, data)
 
 
 def _open(source: bytes | str | Path, limits: Limits) -> bytes:
@@ -178,9 +235,7 @@ def _open(source: bytes | str | Path, limits: Limits) -> bytes:
     return data
 
 
-def read_submission(
-    source: bytes | str | Path, expected: Expected
-) -> dict[Key, NDArray[np.float64]]:
+def read_submission(source: bytes | str | Path, expected: Expected) -> Values:
     """Read and validate a submission zip entirely in memory.
 
     Parameters
@@ -195,15 +250,49 @@ def read_submission(
     dict
         ``(scenario, phase, model) -> ndarray of shape (n_points,)``, one per expected model.
         Files of a phase that ``expected`` does not list (a solutions tree holding only the
-        dev phase) are skipped without being read.
+        dev phase) are skipped without being read; other unscored files are ignored (see
+        :func:`read_submission_with_notices` for the list).
 
     Raises
     ------
     SubmissionError
-        With ``problems``, every (path, reason): missing model, unexpected file, wrong count,
-        non-number, NaN/inf, value outside [0, 1], duplicate entry, absolute path or '..',
-        symbolic link, nested archive, non-UTF-8 name, encrypted or corrupt entry, too many
-        entries or bytes for the expected submission, and zip-bomb compression ratios.
+        With ``problems``, every (path, reason): missing model, wrong count, non-number,
+        NaN/inf, value outside [0, 1], duplicate entry, absolute path or '..', symbolic link,
+        nested archive, non-UTF-8 name, encrypted or corrupt entry, too many entries or bytes
+        for the expected submission, and zip-bomb compression ratios.
+    """
+    return read_submission_with_notices(source, expected)[0]
+
+
+def read_submission_with_notices(
+    source: bytes | str | Path, expected: Expected
+) -> tuple[Values, list[Notice]]:
+    """:func:`read_submission`, and the files it did not score.
+
+    Returns
+    -------
+    values : dict
+        As :func:`read_submission`.
+    notices : list of (str, str)
+        (path, reason) of every file that is neither scored nor refused nor clutter
+        (directories, ``__MACOSX/``, dotfiles), in the archive's order; each reason starts with
+        ``"not scored: "``, e.g. ``"not scored: a train model"``.
+
+    Raises
+    ------
+    SubmissionError
+        As :func:`read_submission`; its ``notices`` hold the unscored files found.
+
+    Examples
+    --------
+    >>> from scoring.testing import make_predictions_zip
+    >>> expected = Expected("p", ("inf",), {"dev": (1,)}, 2)
+    >>> data = make_predictions_zip(
+    ...     {("inf", "dev", 1): [0.2, 0.9], ("inf", "train", 0): [0.1, 0.3]},
+    ...     track="p", phases=("train", "dev"))
+    >>> values, notices = read_submission_with_notices(data, expected)
+    >>> values[("inf", "dev", 1)].tolist(), notices
+    ([0.2, 0.9], [('p/p_inf/train/model_0/prediction.csv', 'not scored: a train model')])
     """
     limits = Limits.for_expected(expected)
     data = _open(source, limits)
@@ -231,12 +320,71 @@ def read_submission(
             reader.problems.append((_ARCHIVE, message))
         for info in infos:
             reader.entry(info, read=total <= limits.total_bytes)
-    for key in expected.model_keys():
-        if key not in reader.seen:
-            reader.problems.append((expected.path(*key), "missing"))
-    if reader.problems:
-        raise SubmissionError(reader.problems)
-    return reader.values
+    return reader.finish()
+
+
+def read_prediction_tree(root: str | Path, expected: Expected) -> tuple[Values, list[Notice]]:
+    """Read and validate a submission already extracted to a folder (CodaLab's ``res/``).
+
+    The same rules as :func:`read_submission_with_notices`, for files: paths are relative to
+    ``root`` (with or without the leading ``<track>/``); symbolic links are refused and never
+    followed; only scored files are opened, and never read past a prediction's size.
+
+    Returns
+    -------
+    values, notices
+        As :func:`read_submission_with_notices`.
+
+    Raises
+    ------
+    SubmissionError
+        Listing every problem.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise SubmissionError([(str(base), "not a directory")])
+    collector = _Collector(expected, Limits.for_expected(expected))
+    for folder, subfolders, files in os.walk(base):
+        here = Path(folder)
+        for child in sorted(subfolders):
+            name = (here / child).relative_to(base).as_posix()
+            if (here / child).is_symlink():
+                collector.problems.append((name, "symbolic link"))
+                subfolders.remove(child)
+            elif ignored(name + "/x"):
+                subfolders.remove(child)
+        subfolders.sort()
+        for file in sorted(files):
+            path = here / file
+            name = path.relative_to(base).as_posix()
+            _tree_file(collector, path, name)
+    return collector.finish()
+
+
+def _tree_file(collector: _Collector, path: Path, name: str) -> None:
+    if ignored(name):
+        return
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        collector.problems.append((shown, "name is not valid UTF-8"))
+        return
+    reasons = []
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        reasons.append("symbolic link")
+    elif not stat.S_ISREG(info.st_mode):
+        reasons.append("not a regular file")
+    if name.lower().endswith(NESTED_SUFFIXES):
+        reasons.append("nested archive")
+    key = collector.classify(name, reasons)
+    if key is not None and info.st_size > collector.limits.file_bytes:
+        reasons.append(f"size {info.st_size} bytes exceeds {collector.limits.file_bytes}")
+    collector.problems += [(name, reason) for reason in reasons]
+    if key is not None and not reasons:
+        with path.open("rb") as handle:
+            collector.parse(name, key, handle.read(collector.limits.file_bytes + 1))
 
 
 def read_solutions(root: str | Path, expected: Expected) -> dict[Key, NDArray[np.float64]]:

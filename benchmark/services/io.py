@@ -71,10 +71,13 @@ def read_labels(
 
 
 def problems_of(error: Exception) -> list[dict[str, str]]:
-    """Every problem a ``scoring.SubmissionError`` carries, as ``{"path", "reason"}`` dicts."""
+    """Every problem a ``scoring.SubmissionError`` carries, then the files it did not score
+    (they refuse nothing but may explain a problem: a misnamed file beside a missing one), as
+    ``{"path", "reason"}`` dicts."""
     problems: list[Any] = list(getattr(error, "problems", []) or [])
     if not problems:
         return [{"path": "", "reason": str(error)}]
+    problems += list(getattr(error, "notices", []) or [])
     return [{"path": str(path), "reason": str(reason)} for path, reason in problems]
 
 

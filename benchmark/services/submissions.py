@@ -93,10 +93,14 @@ def _refuse(
     counted: bool,
     problems: list[dict[str, str]],
     error: type[SubmissionInvalid] | type[PayloadTooLarge] = SubmissionInvalid,
+    *,
+    count: int | None = None,
 ) -> None:
+    """Refuse an upload listing ``problems``; ``count`` of them refuse it (the rest are the
+    files it would not have scored), all of them by default."""
     if counted and user is not None:
         _book_invalid(track, user, problems)
-    count = len(problems)
+    count = len(problems) if count is None else count
     raise error(
         f"the zip was refused: {count} problem{'s' if count != 1 else ''} "
         f"(first: {problems[0]['path'] or 'zip'}: {problems[0]['reason']})",
@@ -140,7 +144,7 @@ def submission_create(
             data=upload, expected=io.expected_for_track(track=track, scenarios=scenarios)
         )
     except scoring.SubmissionError as error:
-        _refuse(track, owner, not privileged, io.problems_of(error))
+        _refuse(track, owner, not privileged, io.problems_of(error), count=len(error.problems))
     digest = hashlib.sha256(upload).hexdigest()
     with transaction.atomic():
         counted = not privileged and owner is not None

@@ -178,3 +178,26 @@ def test_cli_unreadable_solutions_exit_1_with_the_reason(tmp_path):
     completed = run("--solutions", tmp_path / "nowhere", "--predictions", tmp_path / "x.zip")
     assert completed.returncode == 1
     assert completed.stderr.startswith("error: ") and "is not a directory" in completed.stderr
+
+
+def test_files_that_are_not_scored_are_listed_beside_the_scores(tree, tmp_path):
+    predictions = make_predictions(make_labels(models=MODELS))
+    kit = tmp_path / "kit.zip"
+    kit.write_bytes(make_predictions_zip(predictions, phases=("train", "dev", "final")))
+    train = [
+        f"purchase100/purchase100_{s}/train/model_{m}/prediction.csv"
+        for s in ("hi", "inf", "lo")
+        for m in MODELS["train"]
+    ]
+    completed = run("--solutions", tree / "ref", "--predictions", kit)
+    assert completed.returncode == 0, completed.stderr
+    notices = json.loads(completed.stdout)["notices"]
+    assert notices == [{"path": path, "reason": "not scored: a train model"} for path in train]
+    completed = run("validate", kit, "--bundle", tree / "bundle")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[1:] == [f"{p}: not scored: a train model" for p in train]
+
+
+def test_a_kit_submission_has_no_notices(tree):
+    completed = run("--solutions", tree / "ref", "--predictions", tree / "submission.zip")
+    assert json.loads(completed.stdout)["notices"] == []

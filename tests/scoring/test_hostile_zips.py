@@ -4,10 +4,11 @@ import io
 import struct
 import tracemalloc
 import zipfile
+import zlib
 
 import pytest
 
-from scoring import Expected, SubmissionError, read_submission
+from scoring import Expected, SubmissionError, read_submission, read_submission_with_notices
 from scoring.testing import make_labels, make_predictions, prediction_csv
 
 EXPECTED = Expected("purchase100", ("hi",), {"dev": (100, 101)}, 200)
@@ -113,9 +114,9 @@ def test_constant_deflated_submission_passes():
     [
         (lambda: build(keep=False, entries=[(FIRST, GOOD[FIRST])]), SECOND, "missing"),
         (
-            lambda: build([("purchase100/extra.csv", b"1")]),
-            "purchase100/extra.csv",
-            "unexpected file",
+            lambda: build([("purchase100/extra.zip", b"1")]),
+            "purchase100/extra.zip",
+            "nested archive",
         ),
         (lambda: build([(FIRST, GOOD[FIRST])]), FIRST, "duplicate entry"),
         (
@@ -172,6 +173,47 @@ def test_symlink_in_place_of_a_prediction_is_refused_without_a_missing_report():
     entries = [(symlink_info(FIRST), b"/etc/passwd"), *list(GOOD.items())[1:]]
     problems = refused(build(keep=False, entries=entries))
     assert problems == [(FIRST, "symbolic link")]
+
+
+def test_hostile_entries_are_refused_whatever_their_name_would_score():
+    """The rules that refuse an entry come before the ones that would merely not score it."""
+    extras = [
+        (symlink_info("purchase100/purchase100_hi/train/model_0/prediction.csv"), b"/etc"),
+        ("purchase100/purchase100_hi/train/../../escape.csv", b"x"),
+        ("purchase100/notes.tar.gz", b"x"),
+    ]
+    problems = refused(build(extras))
+    assert [path for path, _ in problems] == [
+        "purchase100/purchase100_hi/train/model_0/prediction.csv",
+        "purchase100/purchase100_hi/train/../../escape.csv",
+        "purchase100/notes.tar.gz",
+    ]
+
+
+def test_a_bomb_that_would_not_be_scored_is_refused_and_never_inflated():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in GOOD.items():
+            archive.writestr(name, data)
+        with archive.open("purchase100/README.md", "w", force_zip64=True) as handle:
+            for _ in range(64):
+                handle.write(b"0" * (1 << 20))
+    problems = refused(buffer.getvalue())
+    assert_reason(problems, "purchase100/README.md", "typical of a zip bomb")
+    assert_reason(problems, "<archive>", "uncompressed bytes, more than")
+
+
+def test_an_unscored_file_is_never_inflated_nor_held_to_a_predictions_size():
+    """A harmless extra larger than a prediction may be (a README, say) is noticed, not read:
+    its CRC-32 is wrong, which any read would report."""
+    readme = b"# How we attacked\n" + b"words " * 4000
+    data = build([("purchase100/README.md", readme)], compression=zipfile.ZIP_DEFLATED)
+    data = patch_central(data, "purchase100/README.md", 16, "<I", zlib.crc32(readme) ^ 1)
+    values, notices = read_submission_with_notices(data, EXPECTED)
+    assert len(readme) > 200 * 40 + 1024 and len(values) == 2
+    assert notices == [
+        ("purchase100/README.md", "not scored: not a prediction.csv of track purchase100")
+    ]
 
 
 def test_non_utf8_name_is_refused():

@@ -1,5 +1,6 @@
 import doctest
 import importlib
+import io
 import math
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.parsing import parse_values
+from scoring.parsing import parse_labels, parse_values
 from scoring.testing import prediction_csv
 
 unit_floats = st.floats(0, 1, allow_subnormal=True)
@@ -26,7 +27,13 @@ def test_written_values_parse_back_exactly(values, layout):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.floats(), st.text(max_size=5)), min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.one_of(st.floats(), st.text(max_size=5).filter(lambda text: "#" not in text)),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_parsing_agrees_with_python_float_or_explains_why(tokens):
     text = [str(t) for t in tokens]
     data = ",".join(text).encode("utf-8")
@@ -46,10 +53,37 @@ def test_parsing_agrees_with_python_float_or_explains_why(tokens):
         assert parsed is None and reasons
 
 
+comments = st.text(max_size=10).filter(lambda text: not {"\r", "\n"} & set(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(unit_floats, min_size=1, max_size=20),
+    st.sampled_from(["row", "column"]),
+    st.lists(comments, max_size=3),
+    comments,
+)
+def test_comments_are_dropped_as_numpy_loadtxt_drops_them(values, layout, before, trailing):
+    """Comment lines before the values and a comment after them change nothing, and numpy's
+    ``loadtxt(delimiter=",")`` (MICO's reader) reads the same file to the same values."""
+    body = ",".join(map(repr, values)) if layout == "row" else "\n".join(map(repr, values))
+    text = "".join(f"#{line}\n" for line in before) + f"{body} #{trailing}\n"
+    parsed, reasons = parse_values(text.encode(), count=len(values))
+    assert reasons == []
+    np.testing.assert_array_equal(parsed, values)
+    loaded = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=1)
+    np.testing.assert_array_equal(loaded.ravel(), values)
+
+
+def test_a_solution_with_comments_parses():
+    assert parse_labels(b"# membership\n0,1,1,0 # m = 2\n", count=4)[0].tolist() == [0, 1, 1, 0]
+
+
 @pytest.mark.parametrize(
     ("data", "reasons"),
     [
         (b"", ["expected 2 values, found 0"]),
+        (b"# nothing but a comment\n", ["expected 2 values, found 0"]),
         (b"0.1,,0.2", ["expected 2 values, found 3", "1 value not a number (first: index 1, '')"]),
         (b"0.1,0.2,", ["expected 2 values, found 3", "1 value not a number (first: index 2, '')"]),
         (
@@ -70,7 +104,15 @@ def test_malformed_files_are_explained(data, reasons):
 
 @pytest.mark.parametrize(
     "module",
-    ["scoring.metrics", "scoring.parsing", "scoring.expected", "scoring.audit", "scoring.figures"],
+    [
+        "scoring.metrics",
+        "scoring.parsing",
+        "scoring.expected",
+        "scoring.audit",
+        "scoring.figures",
+        "scoring.submission",
+        "scoring.codalab",
+    ],
 )
 def test_docstring_examples_run(module):
     failures, tried = doctest.testmod(importlib.import_module(module))

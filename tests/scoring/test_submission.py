@@ -4,7 +4,14 @@ import zipfile
 import numpy as np
 import pytest
 
-from scoring import Expected, SubmissionError, read_solutions, read_submission
+from scoring import (
+    Expected,
+    SubmissionError,
+    read_prediction_tree,
+    read_solutions,
+    read_submission,
+    read_submission_with_notices,
+)
 from scoring.testing import (
     make_labels,
     make_predictions,
@@ -15,6 +22,8 @@ from scoring.testing import (
 
 MODELS = {"dev": (100, 101), "final": (150, 151)}
 EXPECTED = Expected("purchase100", ("hi", "lo"), MODELS, 200)
+OURS = "not a prediction.csv of track purchase100"
+NOT_OURS = f"not scored: {OURS}"
 
 
 @pytest.fixture(scope="module")
@@ -90,29 +99,124 @@ def test_every_problem_is_listed_at_once(predictions):
         read_submission(rezip(entries), EXPECTED)
     reasons = dict(caught.value.problems)
     assert isinstance(caught.value, ValueError)
-    assert len(caught.value.problems) == 5
+    assert len(caught.value.problems) == 4
     assert reasons[entries[0][0]] == "expected 200 values, found 201"
     assert reasons[entries[1][0]].startswith("1 value NaN or infinite (first: index 199")
     assert reasons[entries[2][0]] == "1 value outside [0, 1] (first: index 199, 1.5)"
     assert reasons["purchase100/purchase100_hi/final/model_151/prediction.csv"] == "missing"
-    assert reasons["purchase100/notes.txt"] == "unexpected file"
+    assert caught.value.notices == [("purchase100/notes.txt", NOT_OURS)]
 
 
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("purchase100/purchase100_xx/dev/model_100/prediction.csv", "no scenario 'xx'"),
+        ("purchase100/purchase100_hi/train/model_1/prediction.csv", "a train model"),
+        (
+            "purchase100/purchase100_xx/dev/model_100/prediction.csv",
+            "no scenario 'xx' in this track",
+        ),
         ("purchase100/purchase100_hi/dev/model_999/prediction.csv", "no model 999 in phase dev"),
-        ("purchase100/purchase100_hi/train/model_1/prediction.csv", "no phase 'train'"),
-        ("purchase100/purchase100_hi/dev/model_0100/prediction.csv", "unexpected file"),
-        ("other/other_hi/dev/model_100/prediction.csv", "unexpected file"),
-        ("purchase100/purchase100_hi/dev/model_100/predictions.csv", "unexpected file"),
+        ("purchase100/purchase100_hi/test/model_1/prediction.csv", "no phase 'test'"),
+        ("purchase100/purchase100_hi/dev/model_0100/prediction.csv", OURS),
+        ("other/other_hi/dev/model_100/prediction.csv", OURS),
+        ("purchase100/purchase100_hi/dev/model_100/predictions.csv", OURS),
+        ("purchase100/README.md", OURS),
     ],
 )
-def test_unexpected_paths_are_named(predictions, name, reason):
+def test_harmless_unscored_files_are_noticed_not_refused(predictions, name, reason):
+    data = rezip([*kit_entries(predictions), (name, b"0.5")])
+    values, notices = read_submission_with_notices(data, EXPECTED)
+    assert set(values) == set(EXPECTED.model_keys())
+    assert notices == [(name, f"not scored: {reason}")]
+    assert read_submission(data, EXPECTED).keys() == values.keys()
+
+
+def test_a_zip_of_the_whole_prediction_tree_of_a_mico_track_is_accepted(tmp_path):
+    """MICO's kit writes a prediction.csv for train, dev and final models; zipping the whole
+    tree (``zip -r``, directory entries included) adds 300 train predictions to the 300 scored
+    ones, which fit the caps and are noticed."""
+    labels = make_labels()
+    predictions = make_predictions(labels)
+    expected = Expected(
+        "purchase100", ("hi", "inf", "lo"), {"dev": range(100, 150), "final": range(150, 200)}, 200
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for scenario in ("hi", "inf", "lo"):
+            for phase in ("train", "dev", "final"):
+                folder = f"purchase100/purchase100_{scenario}/{phase}"
+                archive.writestr(f"{folder}/", b"")
+                for (s, p, m), values in sorted(predictions.items()):
+                    if (s, p) == (scenario, phase):
+                        archive.writestr(f"{folder}/model_{m}/", b"")
+                        archive.writestr(
+                            f"{folder}/model_{m}/prediction.csv", prediction_csv(values)
+                        )
+    values, notices = read_submission_with_notices(buffer.getvalue(), expected)
+    assert len(values) == 300 and len(notices) == 300
+    assert {reason for _, reason in notices} == {"not scored: a train model"}
+
+
+def test_comment_lines_are_allowed_in_predictions_and_solutions(predictions, tmp_path):
+    entries = [
+        (name, b"# predictions of the loss attack\n" + data.rstrip() + b"  # tuned on train\n")
+        for name, data in kit_entries(predictions)
+    ]
+    values = read_submission(rezip(entries), EXPECTED)
+    for key, expected in predictions.items():
+        np.testing.assert_array_equal(values[key], np.array([str(v) for v in expected], float))
+    labels = make_labels(scenarios=("hi", "lo"), models=MODELS)
+    write_mico_tree(tmp_path, labels, solutions=("dev", "final"))
+    for path in tmp_path.glob("**/solution.csv"):
+        path.write_bytes(b"# membership\n" + path.read_bytes())
+    expected = Expected.from_solutions_tree(tmp_path)
+    assert expected == EXPECTED
+    loaded = read_solutions(tmp_path, expected)
+    assert all(np.array_equal(loaded[key], labels[key]) for key in labels)
+
+
+def extract(data, root):
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        archive.extractall(root)
+    return root
+
+
+@pytest.mark.parametrize("prefix", [True, False])
+def test_an_extracted_tree_reads_as_its_zip(predictions, tmp_path, prefix):
+    entries = kit_entries(predictions, prefix="purchase100/" if prefix else "")
+    entries += [("README.md", b"hello"), (".hidden/x", b"junk"), ("__MACOSX/._y", b"junk")]
+    data = rezip(entries)
+    values, notices = read_prediction_tree(extract(data, tmp_path / "res"), EXPECTED)
+    from_zip, zip_notices = read_submission_with_notices(data, EXPECTED)
+    assert values.keys() == from_zip.keys()
+    assert all(np.array_equal(values[key], from_zip[key]) for key in values)
+    assert notices == zip_notices == [("README.md", NOT_OURS)]
+
+
+def test_an_extracted_tree_refuses_links_and_oversized_files_and_names_the_missing(
+    predictions, tmp_path
+):
+    root = extract(rezip(kit_entries(predictions)), tmp_path / "res")
+    folder = root / "purchase100/purchase100_hi/dev"
+    (folder / "model_100/prediction.csv").unlink()
+    (folder / "model_100/prediction.csv").symlink_to("/etc/passwd")
+    (folder / "model_101/prediction.csv").write_bytes(b"0.5," * 5000)
+    (root / "purchase100/purchase100_lo/final").rename(root / "elsewhere")
+    (root / "purchase100/purchase100_lo/final").symlink_to(root / "elsewhere")
+    (root / "purchase100/inner.zip").write_bytes(b"PK")
     with pytest.raises(SubmissionError) as caught:
-        read_submission(rezip([*kit_entries(predictions), (name, b"0.5")]), EXPECTED)
-    assert any(path == name and reason in why for path, why in caught.value.problems)
+        read_prediction_tree(root, EXPECTED)
+    problems = dict(caught.value.problems)
+    assert problems["purchase100/purchase100_hi/dev/model_100/prediction.csv"] == "symbolic link"
+    assert problems["purchase100/purchase100_hi/dev/model_101/prediction.csv"].startswith(
+        "size 20000 bytes exceeds"
+    )
+    assert problems["purchase100/purchase100_lo/final"] == "symbolic link"
+    assert problems["purchase100/inner.zip"] == "nested archive"
+    assert problems["purchase100/purchase100_lo/final/model_150/prediction.csv"] == "missing"
+    assert caught.value.notices == [
+        (f"elsewhere/model_{m}/prediction.csv", NOT_OURS) for m in (150, 151)
+    ]
 
 
 def test_solutions_tree_gives_expected_and_labels(tmp_path):

@@ -17,7 +17,8 @@ no longer installs, but its generator is ``std::mt19937`` seeded with the seed's
 its ``randperm`` is PyTorch's own CPU loop, so it draws the same permutations as a
 ``torch.Generator`` seeded alike (``tests/zoo/test_mico_splits.py`` checks this with a literal
 MT19937 at MICO's sizes and seeds). With no population (``population = 0``: the pool is every
-row, in order) and the rows in MICO's order, MICO's seeds rebuild MICO's splits exactly.
+row, in order) and the rows in MICO's order, MICO's seeds rebuild MICO's splits exactly;
+:class:`benchmark.zoo.mico.ChallengeDataset` is MICO's class on these splits.
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ class ChallengePoints:
     training: torch.Tensor | None
 
 
-def _read_seed(directory: Path, name: str) -> int | None:
+def read_seed(directory: Path, name: str) -> int | None:
+    """The integer in ``directory / name``, or ``None`` when there is no such file."""
     file = directory / name
     return int(file.read_text().strip()) if file.is_file() else None
 
@@ -301,7 +303,7 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
     keep = torch.ones(len(dataset), dtype=torch.bool)
     keep[population] = False
     pool = torch.nonzero(keep).flatten()
-    seed_challenge = _read_seed(directory, "seed_challenge")
+    seed_challenge = read_seed(directory, "seed_challenge")
     if seed_challenge is None:
         raise ValueError(f"{directory} has no seed_challenge")
     split = model_split(
@@ -309,8 +311,8 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
         challenge=manifest["challenge"],
         training=manifest["training"],
         seed_challenge=seed_challenge,
-        seed_membership=_read_seed(directory, "seed_membership"),
-        seed_training=_read_seed(directory, "seed_training"),
+        seed_membership=read_seed(directory, "seed_membership"),
+        seed_training=read_seed(directory, "seed_training"),
     )
     rows = split.challenge
     return ChallengePoints(dataset.x[rows], dataset.y[rows], rows, split.membership, split.training)

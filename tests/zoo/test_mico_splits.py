@@ -11,7 +11,9 @@ population) must give MICO's challenge points, membership and training sets, at 
 
 import pytest
 import torch
+from torch.utils.data import TensorDataset
 
+from benchmark.zoo.mico import ChallengeDataset
 from benchmark.zoo.splits import model_split
 
 STATE_SIZE, SHIFT = 624, 397
@@ -96,8 +98,17 @@ def test_torch_randperm_is_the_mt19937_loop(n):
 # MICO's sizes: (N, n); m = 100. The seeds include MICO-style 63-bit draws.
 SIZES = {"purchase100": (197_324, 150_000), "cifar10": (60_000, 50_000)}
 SEEDS = {
-    "purchase100": [(1, 2, 3), (2**63 - 1, 2**62 + 12345, 2**33 + 1), tuple(mico_seeds(3, 7))],
-    "cifar10": [(0, 5489, 42), (2**63 - 1, 2**40 + 3, 2**62), tuple(mico_seeds(3, 9))],
+    "purchase100": [
+        (1, 2, 3),
+        (2**63 - 1, 2**62 + 12345, 2**33 + 1),
+        tuple(mico_seeds(3, 7)),
+    ],
+    "cifar10": [
+        (0, 5489, 42),
+        (2**63 - 1, 2**40 + 3, 2**62),
+        tuple(mico_seeds(3, 9)),
+        tuple(mico_seeds(3, 10)),
+    ],
 }
 M = 100
 
@@ -125,3 +136,27 @@ def test_mico_splits_are_model_split_over_every_row(task, seeds):
     assert split.rest.tolist() == rest
     assert split.member.tolist() == member and split.nonmember.tolist() == nonmember
     assert split.training.tolist() == training and split.evaluation.tolist() == evaluation
+
+    rows = ChallengeDataset(
+        TensorDataset(torch.arange(N)),
+        len_training=n,
+        len_challenge=M,
+        seed_challenge=seed_challenge,
+        seed_training=seed_training,
+        seed_membership=seed_membership,
+    )
+    assert rows.get_challenges().indices == challenge
+    # MICO's nested Subsets: member indexes challenge, training indexes rest.
+    assert rows.member.indices == randperm(2 * M, seed_membership)[M:]
+    assert [rest[i] for i in rows.training.indices] == training
+    members = set(member)
+    assert rows.get_solutions() == [int(row in members) for row in challenge]
+    train_set = rows.get_train_dataset()
+    assert len(train_set) == n
+    assert [int(train_set[i][0]) for i in (0, M - 1, M, n - 1)] == [
+        member[0],
+        member[-1],
+        training[0],
+        training[-1],
+    ]
+    assert int(rows.get_eval_dataset()[0][0]) == evaluation[0]

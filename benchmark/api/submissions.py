@@ -91,6 +91,10 @@ class SubmissionDetailApi(APIView):
         message = serializers.CharField()
         # The metaclass moves declared fields off the class, so this does not shadow .errors.
         errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
+        notices = serializers.ListField(
+            child=serializers.DictField(child=serializers.CharField()),
+            help_text="Files of the zip that were not scored (not refused): path and reason.",
+        )
         is_baseline = serializers.BooleanField()
         attack = serializers.CharField()
         hidden = serializers.BooleanField()

@@ -186,6 +186,9 @@ class Submission(models.Model):
     status_changed_at = models.DateTimeField(auto_now_add=True)
     message = models.TextField(blank=True, help_text="Why scoring failed, for a person.")
     errors = models.JSONField(default=list, blank=True)
+    notices = models.JSONField(
+        default=list, blank=True, help_text="Files of the zip that were not scored: path, reason."
+    )
     scoring_attempts = models.PositiveSmallIntegerField(default=0)
     counted = models.BooleanField(
         default=False, help_text="Counted against the owner's quota (refunded on our failures)."

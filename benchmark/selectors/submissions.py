@@ -42,7 +42,8 @@ def _current_scores(submission: Submission, user: AnyUser) -> QuerySet[ScenarioS
 
 
 def submission_detail(*, submission: Submission, user: AnyUser) -> dict[str, Any]:
-    """Status, errors and scores per scenario and phase (final only after the reveal)."""
+    """Status, errors, the files of the zip not scored (``notices``) and scores per scenario
+    and phase (final only after the reveal)."""
     scores: dict[str, dict[str, Any]] = {}
     for score in _current_scores(submission, user).defer("roc"):
         scores.setdefault(score.scenario.slug, {})[score.phase] = {
@@ -63,6 +64,7 @@ def submission_detail(*, submission: Submission, user: AnyUser) -> dict[str, Any
         "status": submission.status,
         "message": submission.message,
         "errors": submission.errors,
+        "notices": submission.notices,
         "is_baseline": submission.is_baseline,
         "attack": submission.attack,
         "hidden": submission.hidden,

@@ -60,7 +60,16 @@ def read_predictions(
 
     Raises ``scoring.SubmissionError`` listing every problem.
     """
-    return dict(scoring.read_submission(data, expected))
+    return read_predictions_with_notices(data=data, expected=expected)[0]
+
+
+def read_predictions_with_notices(
+    *, data: bytes, expected: "scoring.Expected"
+) -> tuple[dict[tuple[str, str, int], np.ndarray], list[dict[str, str]]]:
+    """:func:`read_predictions`, and the files of the zip it did not score as
+    ``{"path", "reason"}`` dicts (train models' predictions, a README: not refused)."""
+    values, notices = scoring.read_submission_with_notices(data, expected)
+    return dict(values), [{"path": path, "reason": reason} for path, reason in notices]
 
 
 def read_labels(

@@ -113,8 +113,10 @@ def submission_create(
 ) -> Submission:
     """Validate a submission zip at once, then store it and queue its scoring.
 
-    Participants are held to the track's phases and quotas; staff uploads and baselines
-    (``attack`` set) are not, and are never ranked among participants.
+    Files of the zip that are not scored (train models' predictions, a README) are kept on the
+    row as ``notices``, not refused. Participants are held to the track's phases and quotas;
+    staff uploads and baselines (``attack`` set) are not, and are never ranked among
+    participants.
 
     Raises
     ------
@@ -140,7 +142,7 @@ def submission_create(
         )
     scenarios = list(track.scenarios.values_list("slug", flat=True))
     try:
-        io.read_predictions(
+        _, notices = io.read_predictions_with_notices(
             data=upload, expected=io.expected_for_track(track=track, scenarios=scenarios)
         )
     except scoring.SubmissionError as error:
@@ -159,6 +161,7 @@ def submission_create(
             size=len(upload),
             is_baseline=bool(attack),
             attack=attack,
+            notices=notices,
         )
         submission.file.save(f"{digest}.zip", ContentFile(upload), save=False)
         submission.save()

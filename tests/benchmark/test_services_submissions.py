@@ -1,6 +1,8 @@
 """submission_create and scoring: validation at once, quotas, phases, scores with history."""
 
 import datetime as dt
+import io
+import zipfile
 
 import pytest
 from django.utils import timezone
@@ -203,3 +205,52 @@ def test_missing_solutions_fail_the_submission_with_a_message_not_stuck_in_scori
     assert submission.status == Submission.Status.FAILED
     assert submission.scoring_attempts == 3
     assert "failed 3 times" in submission.message and "re-score" in submission.message
+
+
+def with_extras(data: bytes, extras: dict[str, bytes]) -> bytes:
+    """``data`` (a zip) with more entries."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as archive:
+        for name in source.namelist():
+            archive.writestr(name, source.read(name))
+        for name, content in extras.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def test_train_predictions_and_a_readme_are_kept_as_notices_not_refused(client):
+    track = ready_track()
+    user = make_user()
+    train = [f"tiny/tiny_{s}/train/model_{m}/prediction.csv" for s in ("inf", "lo") for m in (0, 1)]
+    extras = {path: b"# train model\n" + b"0.5," * 19 + b"0.5\n" for path in train}
+    extras["tiny/README.md"] = b"# our attack\n"
+    upload = with_extras(submission_zip(track), extras)
+    submission = services.submission_create(track=track, user=user, upload=upload, filename="a.zip")
+    expected = [{"path": path, "reason": "not scored: a train model"} for path in train]
+    expected.append(
+        {"path": "tiny/README.md", "reason": "not scored: not a prediction.csv of track tiny"}
+    )
+    assert Submission.objects.get(pk=submission.pk).notices == expected
+    services.submission_score(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.SCORED, submission.message
+    assert submission.notices == expected
+    client.force_login(user)
+    assert client.get(f"/api/v1/submissions/{submission.pk}/").json()["notices"] == expected
+    page = client.get(f"/submissions/{submission.pk}/").content.decode()
+    assert "5 files of the zip were not scored" in page
+    assert "<code>tiny/README.md</code>: not scored: not a prediction.csv of track tiny" in page
+
+
+def test_a_refused_zip_lists_the_files_it_would_not_have_scored_after_its_problems():
+    track = ready_track()
+    with pytest.raises(SubmissionInvalid) as caught:
+        services.submission_create(
+            track=track, user=make_user(), upload=broken_zip(track), filename="b.zip"
+        )
+    problems = caught.value.extra["problems"]
+    assert problems[-1] == {
+        "path": "tiny/notes.txt",
+        "reason": "not scored: not a prediction.csv of track tiny",
+    }
+    assert caught.value.message.startswith("the zip was refused: 1 problem (first: tiny/tiny_")

@@ -1,0 +1,201 @@
+"""The track file format as pydantic models: what a file may say.
+
+The tables that mean the same in a file and in a :class:`~benchmark.zoo.tracks.TrackSpec`
+(``[training]``, ``models``, ``[limits]``, ``[phases]``) are frozen pydantic dataclasses, so
+the validated table *is* the spec's part: hashable, ``dataclasses.asdict``/``replace`` work.
+A ``[[scenario]]`` table holds overrides that :mod:`benchmark.zoo.tracks.spec` resolves
+against the track's values; it and the whole file are models of the file only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+from benchmark.zoo.tracks.rules import (
+    PHASES,
+    AccountantName,
+    ArchitectureName,
+    Count,
+    DatasetName,
+    Delta,
+    DtypeName,
+    Epsilon,
+    Flag,
+    Folder,
+    MetricName,
+    Moment,
+    Name,
+    NonEmptyList,
+    NonNegative,
+    OptimizerName,
+    Positive,
+    Size,
+    Slug,
+    Text,
+)
+
+_TABLE = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class TrainingSpec:
+    """The [training] table: optimiser and schedule of every scenario unless it overrides them
+    (MICO's Purchase-100: Adam, lr 1e-3, 30 epochs, batch 512, StepLR(5, 0.9))."""
+
+    optimizer: OptimizerName = Field(description="Optimiser: adam or sgd.")
+    lr: Positive = Field(description="Learning rate.")
+    epochs: Count = Field(description="Passes over the training set.")
+    batch: Count = Field(
+        description="Batch size; under DP-SGD the expected size of Poisson batches."
+    )
+    lr_step: Count = Field(description="StepLR: epochs between two decays of the learning rate.")
+    lr_gamma: Positive = Field(description="StepLR: factor of each decay.")
+    dtype: DtypeName = Field(
+        "auto",
+        description="Compute dtype of matmuls and convolutions: auto (bfloat16 where the device "
+        "runs it natively, float32 elsewhere), float32 or bfloat16. Per track only.",
+    )
+    momentum: NonNegative = Field(0.0, description="SGD momentum (sgd only).")
+    shuffle: Flag = Field(
+        True,
+        description="A new order every epoch; false visits the training set in its order, "
+        "members first, as MICO's epsilon = inf loaders did. DP-SGD always samples Poisson "
+        "batches.",
+    )
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class ModelCounts:
+    """Models per phase of every scenario, numbered as MICO: train first, then dev, then final."""
+
+    train: Count = Field(description="Models whose seeds and solutions are all revealed.")
+    dev: Count = Field(description="Models of the live leaderboard.")
+    final: Count = Field(description="Models scored once the organizer reveals the final phase.")
+
+    def phase_range(self, phase: str) -> range:
+        """Model indices of ``phase`` (MICO numbering: train first, then dev, then final)."""
+        if phase == "train":
+            return range(0, self.train)
+        if phase == "dev":
+            return range(self.train, self.train + self.dev)
+        if phase == "final":
+            return range(self.train + self.dev, self.train + self.dev + self.final)
+        raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class LimitsSpec:
+    """The [limits] table: what a participant may upload."""
+
+    per_day: Count = Field(description="Submissions per participant per day.")
+    total: Count = Field(description="Submissions per participant in all.")
+    invalid_per_day: Size = Field(description="Invalid submissions per participant per day.")
+    max_bytes: Count = Field(description="Largest submission zip, in bytes (MICO: 2 MB).")
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class PhasesSpec:
+    """The [phases] table: when the dev leaderboard opens and when submissions close."""
+
+    dev_opens: Moment = Field(description="RFC 3339 datetime with a timezone.")
+    final_deadline: Moment = Field(
+        description="RFC 3339 datetime with a timezone, after dev_opens."
+    )
+
+
+class ScenarioTable(BaseModel):
+    """A [[scenario]] table: one privacy setting; every key but slug and the privacy keys
+    defaults to the track's (a DP-distinguisher track gives each scenario its own dataset)."""
+
+    model_config = ConfigDict(**_TABLE, frozen=True, title="Scenario")
+
+    slug: Slug = Field(description="Scenario name, [a-z0-9-]+ (MICO: inf, hi, lo).")
+    epsilon: Epsilon = Field(description='Privacy budget: a positive number (DP-SGD) or "inf".')
+    delta: Delta | None = Field(None, description="DP-SGD delta, below 1; finite epsilon only.")
+    clip: Positive | None = Field(
+        None, description="DP-SGD per-sample gradient norm bound; finite epsilon only."
+    )
+    folder: Folder | None = Field(
+        None,
+        description="Folder of the scenario in the bundle and in submissions, [a-z0-9_-]+, unique "
+        "in the track; default <track>_<scenario> (MICO's ddp track: purchase100_ddp).",
+    )
+    dataset: DatasetName | None = Field(
+        None, description="This scenario's dataset (registry name); default: the track's."
+    )
+    dataset_path: Text | None = Field(
+        None,
+        description="Overrides the track's when the scenario keeps the track's dataset; "
+        'default "" when it names another.',
+    )
+    dataset_size: Size | None = Field(
+        None, description="As dataset_path: the track's for the track's dataset, else 0."
+    )
+    dataset_seed: Size | None = Field(
+        None, description="As dataset_path: the track's for the track's dataset, else 0."
+    )
+    architecture: ArchitectureName | None = Field(
+        None, description="This scenario's architecture (registry name); default: the track's."
+    )
+    population: Size | None = Field(
+        None, description="This scenario's public population; default: the track's."
+    )
+    challenge: Count | None = Field(None, description="This scenario's m; default: the track's.")
+    training_size: Count | None = Field(
+        None, description="This scenario's n, above its m; default: the track's."
+    )
+    optimizer: OptimizerName | None = Field(None, description="Overrides [training].optimizer.")
+    lr: Positive | None = Field(None, description="Overrides [training].lr.")
+    epochs: Count | None = Field(None, description="Overrides [training].epochs.")
+    batch: Count | None = Field(None, description="Overrides [training].batch.")
+    lr_step: Count | None = Field(None, description="Overrides [training].lr_step.")
+    lr_gamma: Positive | None = Field(None, description="Overrides [training].lr_gamma.")
+    momentum: NonNegative | None = Field(None, description="Overrides [training].momentum.")
+    shuffle: Flag | None = Field(None, description="Overrides [training].shuffle.")
+
+
+class TrackFile(BaseModel):
+    """A track file (tracks/*.toml): one dataset and one architecture by default, and scenarios
+    that differ in the privacy of training."""
+
+    model_config = ConfigDict(**_TABLE, frozen=True, title="MIA Arena track file")
+
+    slug: Slug = Field(description="Track name, [a-z0-9-]+ with no '_' (MICO: purchase100).")
+    name: Name = Field(description="Title shown on the site.")
+    dataset: DatasetName = Field(
+        description="Dataset registry name (e.g. purchase-synthetic, digits, purchase100, cifar10)."
+    )
+    dataset_path: Text = Field(
+        "", description="File or folder of a file dataset, relative to where the zoo runs."
+    )
+    dataset_size: Size = Field(0, description="Points of a generated dataset; 0: its own size.")
+    dataset_seed: Size = Field(0, description="Seed of a generated dataset.")
+    population: Size = Field(description="Public non-members that no model trains on (MICO: 0).")
+    architecture: ArchitectureName = Field(
+        description="Architecture registry name (e.g. mlp-purchase, cnn-cifar, cnn-digits)."
+    )
+    challenge: Count = Field(description="m: each model gets 2m challenge points, half members.")
+    training_size: Count = Field(
+        description="n: points each model trains on (m members and n - m others); above m."
+    )
+    models: ModelCounts = Field(description="Models per phase of every scenario.")
+    chunk: Count = Field(description="Models trained together by one zoo task.")
+    reveal_training_seeds: Flag = Field(
+        False, description="Reveal seed_training of dev and final models (DP distinguisher)."
+    )
+    primary: MetricName = Field("TPR_FPR_1000", description="Ranking metric.")
+    accountant: AccountantName = Field(
+        "prv", description="Privacy accountant calibrating the DP-SGD noise: prv or rdp."
+    )
+    eps_error: Positive = Field(
+        0.01, description="The PRV accountant's epsilon error bound (MICO calibrated with 0.1)."
+    )
+    training: TrainingSpec = Field(description="Optimiser and schedule.")
+    limits: LimitsSpec = Field(description="Upload limits.")
+    phases: PhasesSpec = Field(description="Phase dates.")
+    scenario: Annotated[tuple[ScenarioTable, ...], NonEmptyList] = Field(
+        description="The scenarios ([[scenario]] tables), in leaderboard order."
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -12,7 +13,7 @@ from benchmark.zoo.build import build_track, plan
 from benchmark.zoo.bundles import zip_participant_bundle
 from benchmark.zoo.device import DEVICES, Compute, use_cores
 from benchmark.zoo.importer import Release, ReleaseError, import_release
-from benchmark.zoo.tracks import load_track
+from benchmark.zoo.tracks import load_track, track_schema
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     check = commands.add_parser("check", help="validate track files")
     check.add_argument("tracks", nargs="+")
+    commands.add_parser("schema", help="print the JSON Schema of track files")
     imported = commands.add_parser(
         "import", help="write a zoo trained elsewhere (MICO's archives) in the platform's layout"
     )
@@ -42,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     imported.add_argument("--out", required=True, help="build directory")
     imported.add_argument("--zip", help="also write the participant bundle zip here")
     args = parser.parse_args(argv)
+    if args.command == "schema":
+        print(json.dumps(track_schema(), indent=2))  # = tracks/track.schema.json
+        return 0
     if args.command == "import":
         return _import(args)
     if args.command == "check":

@@ -7,7 +7,8 @@ DP-distinguisher track ``ddp`` has one per modality). :func:`load_track` reads a
 Every error is a ``ValueError`` naming the offending keys, e.g. ``tracks/x.toml:
 scenario[1].epsilon must be a positive number or "inf", got -3``; all the problems found are
 listed, separated by ``; ``. The format is declared once, as pydantic models
-(:mod:`benchmark.zoo.tracks.schema`).
+(:mod:`benchmark.zoo.tracks.schema`), whose JSON Schema (:func:`track_schema`, ``python -m
+benchmark.zoo schema``, committed as ``tracks/track.schema.json``) lets editors check files.
 
 Keys (all required unless a default is given). The issue's draft named n ``training``, but a
 top-level ``training = 2500`` and a ``[training]`` table cannot coexist in TOML, so n is
@@ -72,6 +73,7 @@ from benchmark.zoo.tracks.schema import (
     PhasesSpec,
     TrackFile,
     TrainingSpec,
+    track_schema,
 )
 from benchmark.zoo.tracks.spec import ScenarioSpec, TrackSpec, resolve
 
@@ -90,6 +92,7 @@ __all__ = [
     "TrainingSpec",
     "load_track",
     "parse_track",
+    "track_schema",
 ]
 
 

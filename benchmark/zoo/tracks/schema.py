@@ -1,4 +1,4 @@
-"""The track file format as pydantic models: what a file may say.
+"""The track file format as pydantic models: what a file may say, and its JSON Schema.
 
 The tables that mean the same in a file and in a :class:`~benchmark.zoo.tracks.TrackSpec`
 (``[training]``, ``models``, ``[limits]``, ``[phases]``) are frozen pydantic dataclasses, so
@@ -9,10 +9,12 @@ against the track's values; it and the whole file are models of the file only.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass
+from pydantic.json_schema import GenerateJsonSchema, JsonDict, NoDefault
+from pydantic_core import core_schema
 
 from benchmark.zoo.tracks.rules import (
     PHASES,
@@ -106,11 +108,18 @@ class PhasesSpec:
     )
 
 
+_DP_KEYS: JsonDict = {
+    "if": {"properties": {"epsilon": {"type": "number"}}, "required": ["epsilon"]},
+    "then": {"required": ["delta", "clip"]},
+    "else": {"not": {"anyOf": [{"required": ["delta"]}, {"required": ["clip"]}]}},
+}
+
+
 class ScenarioTable(BaseModel):
     """A [[scenario]] table: one privacy setting; every key but slug and the privacy keys
     defaults to the track's (a DP-distinguisher track gives each scenario its own dataset)."""
 
-    model_config = ConfigDict(**_TABLE, frozen=True, title="Scenario")
+    model_config = ConfigDict(**_TABLE, frozen=True, title="Scenario", json_schema_extra=_DP_KEYS)
 
     slug: Slug = Field(description="Scenario name, [a-z0-9-]+ (MICO: inf, hi, lo).")
     epsilon: Epsilon = Field(description='Privacy budget: a positive number (DP-SGD) or "inf".')
@@ -197,5 +206,31 @@ class TrackFile(BaseModel):
     limits: LimitsSpec = Field(description="Upload limits.")
     phases: PhasesSpec = Field(description="Phase dates.")
     scenario: Annotated[tuple[ScenarioTable, ...], NonEmptyList] = Field(
-        description="The scenarios ([[scenario]] tables), in leaderboard order."
+        description="The scenarios ([[scenario]] tables), in leaderboard order.",
+        json_schema_extra={"minItems": 1},  # checked by NonEmptyList, before the items
     )
+
+
+class _FileSchema(GenerateJsonSchema):
+    """The schema of files: TOML has no null, so optional keys are just absent."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> dict[str, Any]:
+        return self.generate_inner(schema["schema"])
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        default = super().get_default_value(schema)
+        return NoDefault if default is None else default
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def track_schema() -> dict[str, Any]:
+    """The JSON Schema of track files (``tracks/track.schema.json``), for editors.
+
+    TOML datetimes validate as RFC 3339 strings; the checks between keys (training_size above
+    challenge, unique slugs and folders, final_deadline after dev_opens) are
+    :func:`~benchmark.zoo.tracks.parse_track`'s alone.
+    """
+    generated = TrackFile.model_json_schema(schema_generator=_FileSchema)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **generated}

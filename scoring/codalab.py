@@ -59,6 +59,25 @@ LINE_METRICS: tuple[str, ...] = (
 #: Files the platform writes into ``res/`` beside the submission (Codabench: ``metadata``).
 PLATFORM_FILES = ("metadata",)
 
+#: ``score.py`` of a scoring program folder: this package, copied beside it, run as MICO ran.
+SHIM = '''"""MIA Arena's scoring program for CodaLab and Codabench: score.py INPUT OUTPUT.
+
+It runs ``python -m scoring codalab`` from the copy of the ``scoring`` package beside this
+file (Python 3.11 or later with numpy and scipy), with plotly.js from plotly.min.js here.
+"""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from scoring.codalab import main  # noqa: E402
+
+OPTIONS = {options}
+sys.exit(main([*sys.argv[1:], *OPTIONS, "--plotly-js", str(HERE / "plotly.min.js")]))
+'''
+
 
 def scores_txt(metrics: Sequence[Mapping[str, float]], *, primary: str = MICO_AVERAGE) -> str:
     """The text of MICO's ``scores.txt`` for the scenarios' metrics, in scenario order.
@@ -171,6 +190,37 @@ def score_codalab(
         "phase": phase,
         "notices": [{"path": path, "reason": reason} for path, reason in notices],
     }
+
+
+def program_files(*, primary: str = MICO_AVERAGE) -> dict[str, bytes]:
+    """The files of a scoring program folder for CodaLab or Codabench, by relative path.
+
+    ``score.py`` (run as MICO's: ``score.py INPUT OUTPUT``) with a copy of this package under
+    ``scoring/`` and plotly.js (from the plotly package) for the report, so the platform's
+    image needs only Python 3.11 or later with numpy and scipy; ``metadata.yaml`` holds the
+    command for Codabench's workers (its paths inside the submission container) and
+    ``metadata`` the same command for CodaLab's, in CodaLab's variables.
+
+    Parameters
+    ----------
+    primary : str
+        The track's primary metric, passed to :func:`main` (see :func:`scores_txt`).
+    """
+    from plotly.offline import get_plotlyjs
+
+    if primary not in METRIC_KEYS:
+        raise ValueError(f"primary must be one of {', '.join(METRIC_KEYS)}, got {primary!r}")
+    options = [] if primary == MICO_AVERAGE else ["--primary", primary]
+    package = Path(__file__).resolve().parent
+    files = {
+        "score.py": SHIM.format(options=repr(options)).encode(),
+        "metadata.yaml": b"command: python3 /app/program/score.py /app/input /app/output\n",
+        "metadata": b"command: python3 $program/score.py $input $output\n",
+        "plotly.min.js": get_plotlyjs().encode(),
+    }
+    for source in sorted(package.glob("*.py")):
+        files[f"scoring/{source.name}"] = source.read_bytes()
+    return files
 
 
 def parser() -> argparse.ArgumentParser:

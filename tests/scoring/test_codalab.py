@@ -223,3 +223,32 @@ def test_reference_data_of_two_tracks_is_refused(tmp_path, capsys):
         write_mico_tree(tmp_path / "input/ref", labels, track=track, solutions=("dev",))
     assert codalab.main([str(tmp_path / "input"), str(tmp_path / "out")]) == 1
     assert "must hold one track folder, found ['one', 'two']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("primary", ["TPR_FPR_1000", "AUC"])
+def test_a_scoring_program_folder_runs_as_micos_score_py(dev_input, dev_output, tmp_path, primary):
+    """The files of ``program_files`` run as MICO's program ran (``score.py INPUT OUTPUT``)
+    from any folder, with the copy of this package beside ``score.py``."""
+    program = tmp_path / "program"
+    for name, data in codalab.program_files(primary=primary).items():
+        (program / name).parent.mkdir(parents=True, exist_ok=True)
+        (program / name).write_bytes(data)
+    assert (program / "scoring/codalab.py").read_bytes() == Path(codalab.__file__).read_bytes()
+    completed = subprocess.run(
+        [sys.executable, "-I", program / "score.py", dev_input, tmp_path / "output"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    text = (tmp_path / "output/scores.txt").read_text()
+    mico = (dev_output[0] / "scores.txt").read_text()
+    assert text == mico if primary == "TPR_FPR_1000" else text.startswith(mico + "\naverage_AUC: ")
+    page = (tmp_path / "output/scores.html").read_text()
+    assert (program / "plotly.min.js").read_text() in page
+
+
+def test_program_files_refuse_an_unknown_metric():
+    with pytest.raises(ValueError, match="primary must be one of"):
+        codalab.program_files(primary="F1")

@@ -54,9 +54,9 @@ def test_score_returns_mico_metrics_and_a_display_roc(client):
         ({"labels": [0, 2], "scores": [0.1, 0.2]}, "label"),
         ({"labels": [1, 1], "scores": [0.1, 0.2]}, "class"),
         ({"labels": [0, 1], "scores": [0.1, 1.5]}, "[0, 1]"),
-        ({"labels": [0, 1], "scores": ["x", 0.2]}, "Validation"),
-        ({"labels": [], "scores": []}, "Validation"),
-        ({"scores": [0.1]}, "Validation"),
+        ({"labels": [0, 1], "scores": ["x", 0.2]}, "scores.0: A JSON number is required."),
+        ({"labels": [], "scores": []}, "labels: Ensure this field has at least 1 elements."),
+        ({"scores": [0.1]}, "labels: This field is required."),
     ],
 )
 def test_bad_input_is_a_400_naming_the_problem(client, payload, needle):

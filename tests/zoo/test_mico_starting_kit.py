@@ -271,7 +271,25 @@ def test_from_path_reads_the_seeds_a_folder_has(participant, tmp_path):
     with pytest.raises(ValueError, match="seed_challenge"):
         ChallengeDataset.from_path(tmp_path, dataset=dataset, len_training=300)
     with pytest.raises(ValueError, match="challenge"):
-        ChallengeDataset.from_path(folder, dataset=dataset, len_training=RECORDS)
+        ChallengeDataset.from_path(ddp, dataset=dataset, len_training=RECORDS)
+
+
+def test_from_path_refuses_a_bundle_it_cannot_rebuild(participant):
+    folder = participant / "kit" / "kit_inf" / "dev" / "model_2"
+    dataset = torch.utils.data.TensorDataset(torch.arange(RECORDS))
+    for wrong, message in (
+        ({"len_training": 150_000}, "len_training is 150000, but track 'kit' has 300"),
+        ({"len_training": 300, "len_challenge": 10}, "len_challenge is 10, but track 'kit'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            ChallengeDataset.from_path(folder, dataset=dataset, **wrong)
+    small = torch.utils.data.TensorDataset(torch.arange(RECORDS - 1))
+    with pytest.raises(ValueError, match="len\\(dataset\\) is 599"):
+        ChallengeDataset.from_path(folder, dataset=small, len_training=300)
+    manifest = participant / "kit.dataset.json"
+    manifest.write_text(manifest.read_text().replace('"population": 0', '"population": 50'))
+    with pytest.raises(ValueError, match="reserves a population of 50 rows"):
+        ChallengeDataset.from_path(folder, dataset=dataset, len_training=300)
 
 
 def test_load_model_drops_opacus_prefix_and_evaluates(tmp_path):

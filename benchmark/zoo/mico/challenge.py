@@ -9,6 +9,7 @@ are the same nested ``Subset``\\ s as MICO's: ``challenge`` and ``rest`` index `
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sized
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, Self
 import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
-from benchmark.zoo.splits import model_split, read_seed
+from benchmark.zoo.splits import find_track_files, model_split, read_seed
 
 #: MICO's m: 100 members and 100 non-members among each model's challenge points.
 LEN_CHALLENGE = 100
@@ -28,6 +29,29 @@ def _positions(rows: torch.Tensor, within: torch.Tensor, size: int) -> list[int]
     place = torch.empty(size, dtype=torch.int64)
     place[within] = torch.arange(len(within))
     return place[rows].tolist()
+
+
+def _check_bundle(directory: Path, records: int, len_training: int, len_challenge: int) -> None:
+    """Refuse a platform bundle's model whose splits :class:`ChallengeDataset` cannot rebuild."""
+    try:
+        files = find_track_files(directory)
+    except ValueError:
+        return  # no manifest: a MICO archive, or a folder of seeds
+    manifest = json.loads(files.manifest.read_text())
+    if manifest["population"]:
+        raise ValueError(
+            f"{directory}: track {manifest['track']!r} reserves a population of "
+            f"{manifest['population']} rows, so MICO's ChallengeDataset (which draws from every "
+            f"row) cannot rebuild its splits; use benchmark.zoo.challenge_points(model_dir, data)"
+        )
+    given = {"records": records, "training": len_training, "challenge": len_challenge}
+    names = {"records": "len(dataset)", "training": "len_training", "challenge": "len_challenge"}
+    for key, value in given.items():
+        if manifest[key] != value:
+            raise ValueError(
+                f"{directory}: {names[key]} is {value}, but track {manifest['track']!r} has "
+                f"{manifest[key]} ({files.manifest.name}: {key})"
+            )
 
 
 class ChallengeDataset:
@@ -168,17 +192,22 @@ class ChallengeDataset:
         """The splits of the model in folder ``path``, from the seed files it holds.
 
         ``seed_challenge`` is required; ``seed_training`` and ``seed_membership`` are read
-        where present.
+        where present. A model of a platform bundle (a ``<track>.dataset.json`` beside its
+        ``<track>/`` folder; MICO's archives have none) is checked against the manifest: the
+        track must reserve no population, and ``len(dataset)``, ``len_training`` and
+        ``len_challenge`` must be the track's, or the splits would silently be other points.
 
         Raises
         ------
         ValueError
-            If ``path`` has no ``seed_challenge``.
+            If ``path`` has no ``seed_challenge``, or its bundle's manifest disagrees.
         """
         directory = Path(path)
         seed_challenge = read_seed(directory, "seed_challenge")
         if seed_challenge is None:
             raise ValueError(f"`seed_challenge` was not found in {path}")
+        if isinstance(dataset, Sized):
+            _check_bundle(directory, len(dataset), len_training, len_challenge)
         return cls(
             dataset=dataset,
             len_training=len_training,

@@ -13,6 +13,9 @@ from scoring.parsing import split_values
 PHASES: tuple[str, ...] = ("dev", "final")
 
 _SLUG = re.compile(r"[a-z0-9-]+")
+#: A scenario's folder: ``<track>_<scenario>``, or a name of its own (MICO's DDP track:
+#: ``ddp/cifar10_ddp``).
+_FOLDER = re.compile(r"[a-z0-9_-]+")
 _MODEL = re.compile(r"model_(0|[1-9][0-9]*)")
 
 
@@ -25,11 +28,14 @@ class Expected:
     track : str
         Track slug (lowercase letters, digits and ``-``), e.g. ``"purchase100"``.
     scenarios : tuple of str
-        Scenario slugs, e.g. ``("hi", "inf", "lo")``; the folders are ``<track>_<scenario>``.
+        Scenario slugs, e.g. ``("hi", "inf", "lo")``.
     models : mapping of str to tuple of int
         For each phase (a subset of :data:`PHASES`), the model indices of every scenario.
     n_points : int
         Challenge points per model (2m), the number of values in every ``prediction.csv``.
+    folders : mapping of str to str, optional
+        Each scenario's folder; ``<track>_<scenario>`` unless named (MICO's DDP track names
+        its own: ``{"cifar10": "cifar10_ddp"}``).
 
     Examples
     --------
@@ -44,11 +50,24 @@ class Expected:
     scenarios: tuple[str, ...]
     models: Mapping[str, tuple[int, ...]] = field(hash=False)
     n_points: int
+    folders: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        for slug in (self.track, *self.scenarios):
-            if not _SLUG.fullmatch(slug):
-                raise ValueError(f"slug {slug!r} must use only a-z, 0-9 and '-'")
+        if not _SLUG.fullmatch(self.track):
+            raise ValueError(f"slug {self.track!r} must use only a-z, 0-9 and '-'")
+        for slug in self.scenarios:
+            if not _FOLDER.fullmatch(slug):
+                raise ValueError(f"scenario {slug!r} must use only a-z, 0-9, '-' and '_'")
+        folders = {s: self.folders.get(s, f"{self.track}_{s}") for s in self.scenarios}
+        unknown = set(self.folders) - set(self.scenarios)
+        if unknown:
+            raise ValueError(f"folders name scenarios that are not expected: {sorted(unknown)}")
+        for scenario, folder in folders.items():
+            if not _FOLDER.fullmatch(folder):
+                raise ValueError(f"folder {folder!r} of {scenario} must use only a-z, 0-9, - and _")
+        if len(set(folders.values())) != len(folders):
+            raise ValueError(f"two scenarios share a folder: {folders}")
+        object.__setattr__(self, "folders", folders)
         if not self.scenarios or len(set(self.scenarios)) != len(self.scenarios):
             raise ValueError(f"scenarios must be distinct and not empty, got {self.scenarios}")
         unknown = set(self.models) - set(PHASES)
@@ -84,8 +103,15 @@ class Expected:
                     yield scenario, phase, model
 
     def folder(self, scenario: str, phase: str, model: int) -> str:
-        """``<track>/<track>_<scenario>/<phase>/model_<i>``."""
-        return f"{self.track}/{self.track}_{scenario}/{phase}/model_{model}"
+        """``<track>/<scenario folder>/<phase>/model_<i>``."""
+        return f"{self.track}/{self.folders[scenario]}/{phase}/model_{model}"
+
+    def scenario_of(self, folder: str) -> str | None:
+        """The scenario whose folder ``folder`` is (None: no scenario of the track)."""
+        for scenario, name in self.folders.items():
+            if name == folder:
+                return scenario
+        return None
 
     def path(self, scenario: str, phase: str, model: int) -> str:
         """The canonical path of a model's ``prediction.csv`` inside a submission zip."""
@@ -99,10 +125,11 @@ class Expected:
         MICO's ``ref/``), for the phases present; 2m is the length of the first solution.
         """
         track_dir = find_track(Path(root), track)
-        models = _scan(track_dir, "solution.csv")
-        first = next(_model_dirs(track_dir, models))
+        models, folders = _scan(track_dir, "solution.csv")
+        first = next(_model_dirs(track_dir, models, folders))
         n_points = _count_values((first / "solution.csv").read_bytes())
-        return cls(track_dir.name, tuple(models), _uniform(models, track_dir), n_points)
+        phases = _uniform(models, track_dir)
+        return cls(track_dir.name, tuple(models), phases, n_points, folders)
 
     @classmethod
     def from_bundle(
@@ -114,13 +141,14 @@ class Expected:
         ``n_points`` if given, else the length of a train model's ``solution.csv``.
         """
         track_dir = find_track(Path(root), track)
-        models = _scan(track_dir, "seed_challenge")
+        models, folders = _scan(track_dir, "seed_challenge")
         if n_points is None:
             solutions = sorted(track_dir.glob("*/train/model_*/solution.csv"))
             if not solutions:
                 raise ValueError(f"{track_dir}: no train solution.csv to infer 2m; pass n_points")
             n_points = _count_values(solutions[0].read_bytes())
-        return cls(track_dir.name, tuple(models), _uniform(models, track_dir), n_points)
+        phases = _uniform(models, track_dir)
+        return cls(track_dir.name, tuple(models), phases, n_points, folders)
 
 
 def _count_values(data: bytes) -> int:
@@ -133,8 +161,13 @@ def find_track(root: Path, track: str | None) -> Path:
         raise ValueError(f"{root} is not a directory")
 
     def is_track(folder: Path) -> bool:
+        """Holds scenario folders: ``<track>_<scenario>``, or any folder with phase folders."""
         return any(
-            child.is_dir() and child.name.startswith(folder.name + "_")
+            child.is_dir()
+            and (
+                child.name.startswith(folder.name + "_")
+                or any((child / phase).is_dir() for phase in (*PHASES, "train"))
+            )
             for child in folder.iterdir()
         )
 
@@ -150,12 +183,17 @@ def find_track(root: Path, track: str | None) -> Path:
     return next(iter(tracks.values()))
 
 
-def _scan(track_dir: Path, marker: str) -> dict[str, dict[str, tuple[int, ...]]]:
-    """scenario -> phase -> model indices of the model folders holding ``marker``."""
+def _scan(
+    track_dir: Path, marker: str
+) -> tuple[dict[str, dict[str, tuple[int, ...]]], dict[str, str]]:
+    """scenario -> phase -> model indices of the model folders holding ``marker``, and each
+    scenario's folder: ``<track>_<scenario>`` names the scenario ``<scenario>``; a folder of
+    another name (MICO's ``ddp/cifar10_ddp``) is a scenario of its own name."""
     found: dict[str, dict[str, tuple[int, ...]]] = {}
+    folders: dict[str, str] = {}
     prefix = track_dir.name + "_"
     for scenario_dir in sorted(track_dir.iterdir()):
-        if not (scenario_dir.is_dir() and scenario_dir.name.startswith(prefix)):
+        if not scenario_dir.is_dir() or not _FOLDER.fullmatch(scenario_dir.name):
             continue
         phases = {}
         for phase in PHASES:
@@ -167,10 +205,13 @@ def _scan(track_dir: Path, marker: str) -> dict[str, dict[str, tuple[int, ...]]]
             if indices:
                 phases[phase] = tuple(sorted(indices))
         if phases:
-            found[scenario_dir.name[len(prefix) :]] = phases
+            name = scenario_dir.name
+            scenario = name[len(prefix) :] if name.startswith(prefix) else name
+            found[scenario] = phases
+            folders[scenario] = name
     if not found:
         raise ValueError(f"{track_dir}: no <scenario>/<phase>/model_<i>/{marker} for dev or final")
-    return found
+    return found, folders
 
 
 def _uniform(
@@ -183,8 +224,10 @@ def _uniform(
     return first
 
 
-def _model_dirs(track_dir: Path, found: dict[str, dict[str, tuple[int, ...]]]) -> Iterator[Path]:
+def _model_dirs(
+    track_dir: Path, found: dict[str, dict[str, tuple[int, ...]]], folders: dict[str, str]
+) -> Iterator[Path]:
     for scenario, phases in found.items():
         for phase, indices in phases.items():
             for model in indices:
-                yield track_dir / f"{track_dir.name}_{scenario}" / phase / f"model_{model}"
+                yield track_dir / folders[scenario] / phase / f"model_{model}"

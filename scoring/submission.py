@@ -107,7 +107,7 @@ class _Paths:
         self.expected = expected
         track = re.escape(expected.track)
         self.pattern = re.compile(
-            rf"(?:{track}/)?{track}_([a-z0-9-]+)/([a-z]+)/model_(0|[1-9][0-9]*)/prediction\.csv"
+            rf"(?:{track}/)?([a-z0-9_-]+)/([a-z]+)/model_(0|[1-9][0-9]*)/prediction\.csv"
         )
         self.models = {phase: set(indices) for phase, indices in expected.models.items()}
 
@@ -117,9 +117,12 @@ class _Paths:
         match = self.pattern.fullmatch(name)
         if match is None:
             return f"{NOT_SCORED}not a prediction.csv of track {self.expected.track}"
-        scenario, phase, model = match.group(1), match.group(2), int(match.group(3))
-        if scenario not in self.expected.scenarios:
-            return f"{NOT_SCORED}no scenario {scenario!r} in this track"
+        folder, phase, model = match.group(1), match.group(2), int(match.group(3))
+        scenario = self.expected.scenario_of(folder)
+        if scenario is None:
+            prefix = f"{self.expected.track}_"
+            name = folder.removeprefix(prefix) if folder.startswith(prefix) else folder
+            return f"{NOT_SCORED}no scenario {name!r} in this track"
         if phase == "train":
             return f"{NOT_SCORED}a train model"
         if phase not in PHASES:

@@ -262,7 +262,9 @@ def test_malformed_solutions_are_listed(tmp_path):
     ("arguments", "message"),
     [
         (("Purchase", ("hi",), {"dev": (1,)}, 4), "slug 'Purchase'"),
-        (("p", ("a_b",), {"dev": (1,)}, 4), "slug 'a_b'"),
+        (("p", ("A",), {"dev": (1,)}, 4), "scenario 'A'"),
+        (("p", ("hi", "lo"), {"dev": (1,)}, 4, {"hi": "x", "lo": "x"}), "share a folder"),
+        (("p", ("hi",), {"dev": (1,)}, 4, {"zz": "x"}), "not expected"),
         (("p", ("hi",), {"test": (1,)}, 4), "phases must be among"),
         (("p", ("hi",), {"dev": (1, 1)}, 4), "distinct"),
         (("p", ("hi",), {"dev": (1,)}, 1), "n_points"),
@@ -271,3 +273,26 @@ def test_malformed_solutions_are_listed(tmp_path):
 def test_expected_refuses_nonsense(arguments, message):
     with pytest.raises(ValueError, match=message):
         Expected(*arguments)
+
+
+def test_a_track_whose_scenarios_name_their_folders_reads_mico_ddp_layout(tmp_path):
+    """MICO's DP-distinguisher track: ddp/cifar10_ddp/..., ddp/purchase100_ddp/..."""
+    expected = Expected(
+        "ddp", ("cifar10", "purchase100"), {"dev": (2,)}, 4,
+        {"cifar10": "cifar10_ddp", "purchase100": "purchase100_ddp"},
+    )  # fmt: skip
+    assert expected.path("cifar10", "dev", 2) == "ddp/cifar10_ddp/dev/model_2/prediction.csv"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for folder in ("cifar10_ddp", "purchase100_ddp"):
+            archive.writestr(f"ddp/{folder}/dev/model_2/prediction.csv", "0.1,0.2,0.3,0.4\n")
+        archive.writestr("ddp/sst2_ddp/dev/model_2/prediction.csv", "0.1,0.2,0.3,0.4\n")
+    values, notices = read_submission_with_notices(buffer.getvalue(), expected)
+    assert set(values) == {("cifar10", "dev", 2), ("purchase100", "dev", 2)}
+    assert [reason for _, reason in notices] == ["not scored: no scenario 'sst2_ddp' in this track"]
+    for folder in ("cifar10_ddp", "purchase100_ddp"):
+        model = tmp_path / "ref" / "ddp" / folder / "dev" / "model_2"
+        model.mkdir(parents=True)
+        (model / "solution.csv").write_text("0,1,0,1\n")
+    tree = Expected.from_solutions_tree(tmp_path / "ref")
+    assert tree.folders == {"cifar10_ddp": "cifar10_ddp", "purchase100_ddp": "purchase100_ddp"}

@@ -24,7 +24,7 @@ from benchmark.zoo.datasets import TensorData, load_dataset
 from benchmark.zoo.device import Compute, resolve_dtype
 from benchmark.zoo.engine import DPSettings, TrainConfig, accuracy, train_group
 from benchmark.zoo.models import unstack
-from benchmark.zoo.splits import model_split, population_split
+from benchmark.zoo.splits import POPULATION, model_split, population_split
 from benchmark.zoo.tracks import PHASES, ScenarioSpec, TrackSpec
 
 SEED_KINDS = ("challenge", "membership", "training", "init", "order", "noise")
@@ -81,9 +81,12 @@ def derive_seed(track: str, scenario: str, phase: str, index: int, kind: str) ->
     return int.from_bytes(digest[:8], "big") >> 2
 
 
-def population_seed(track: TrackSpec) -> int:
-    """Seed of the track's population split."""
-    digest = hashlib.sha256(f"{track.slug}/population".encode()).digest()
+def population_seed(track: TrackSpec, scenario: ScenarioSpec | None = None) -> int:
+    """Seed of the track's population split (of a scenario's, for data of its own)."""
+    where = track.slug
+    if scenario is not None and not shares_track_data(track, scenario):
+        where = f"{track.slug}/{scenario.folder}"
+    digest = hashlib.sha256(f"{where}/population".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 2
 
 
@@ -107,29 +110,98 @@ def track_dataset(track: TrackSpec) -> TensorData:
     )
 
 
+def scenario_dataset(track: TrackSpec, scenario: ScenarioSpec) -> TensorData:
+    """A scenario's dataset: the track's, or its own (MICO's DP-distinguisher track)."""
+    if shares_track_data(track, scenario):
+        return track_dataset(track)
+    return load_dataset(
+        scenario.dataset,
+        path=scenario.dataset_path,
+        size=scenario.dataset_size,
+        seed=scenario.dataset_seed,
+    )
+
+
+def shares_track_data(track: TrackSpec, scenario: ScenarioSpec) -> bool:
+    """True when the scenario draws from the track's dataset and population."""
+    own = (scenario.dataset, scenario.dataset_path, scenario.dataset_size, scenario.dataset_seed)
+    theirs = (track.dataset, track.dataset_path, track.dataset_size, track.dataset_seed)
+    return own == theirs and scenario.population == track.population
+
+
+def population_file(track: TrackSpec, scenario: ScenarioSpec | None = None) -> str:
+    """The population's file name beside ``<track>/``: one for the track, and one per scenario
+    with data of its own (``<track>.<folder>.population.csv``)."""
+    if scenario is None or shares_track_data(track, scenario):
+        return f"{track.slug}.{POPULATION}"
+    return f"{track.slug}.{scenario.folder}.{POPULATION}"
+
+
 def population_and_pool(
-    track: TrackSpec, dataset: TensorData | None = None
+    track: TrackSpec, scenario: ScenarioSpec | None = None, dataset: TensorData | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The track's public population and the pool its models draw from (rows of the dataset;
-    with ``population = 0`` the pool is every row, in order, as MICO's splits need)."""
+    """The public population and the pool models draw from, of a scenario (or the track), as
+    rows of its dataset; with ``population = 0`` the pool is every row, in order, as MICO's
+    splits need."""
+    if scenario is not None and shares_track_data(track, scenario):
+        scenario = None
     if dataset is None:
-        return _population(track)
-    return _split_population(track, dataset)
+        return _population(track, scenario)
+    return _split_population(track, scenario, dataset)
 
 
 @functools.lru_cache(maxsize=8)
-def _population(track: TrackSpec) -> tuple[torch.Tensor, torch.Tensor]:
-    return _split_population(track, track_dataset(track))
+def _population(
+    track: TrackSpec, scenario: ScenarioSpec | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    data = track_dataset(track) if scenario is None else scenario_dataset(track, scenario)
+    return _split_population(track, scenario, data)
 
 
-def _split_population(track: TrackSpec, data: TensorData) -> tuple[torch.Tensor, torch.Tensor]:
-    needed = track.population + track.training + track.challenge + 1
+def _split_population(
+    track: TrackSpec, scenario: ScenarioSpec | None, data: TensorData
+) -> tuple[torch.Tensor, torch.Tensor]:
+    population = track.population if scenario is None else scenario.population
+    challenge = track.challenge if scenario is None else scenario.challenge
+    training = track.training if scenario is None else scenario.training_size
+    needed = population + training + challenge + 1
     if len(data) < needed:
+        where = track.slug if scenario is None else f"{track.slug}_{scenario.slug}"
         raise ValueError(
-            f"track {track.slug}: dataset has {len(data)} records, population + training + "
+            f"{where}: dataset has {len(data)} records, population + training + "
             f"challenge + 1 = {needed} needed"
         )
-    return population_split(len(data), track.population, seed=population_seed(track))
+    return population_split(len(data), population, seed=population_seed(track, scenario))
+
+
+def track_populations(track: TrackSpec) -> dict[str, torch.Tensor]:
+    """Every population file of the track and its rows."""
+    files = {population_file(track): population_and_pool(track)[0]}
+    for scenario in track.scenarios:
+        files.setdefault(population_file(track, scenario), population_and_pool(track, scenario)[0])
+    return files
+
+
+def _data_entry(track: TrackSpec, scenario: ScenarioSpec | None) -> dict[str, Any]:
+    data = track_dataset(track) if scenario is None else scenario_dataset(track, scenario)
+    source = track if scenario is None else scenario
+    return {
+        "dataset": {
+            "name": source.dataset,
+            "path": Path(source.dataset_path).name,
+            "size": source.dataset_size,
+            "seed": source.dataset_seed,
+        },
+        "records": len(data),
+        "num_classes": data.num_classes,
+        "checksum_sha256": data.checksum(),
+        "architecture": source.architecture,
+        "population": source.population,
+        "population_seed": population_seed(track, scenario),
+        "population_file": population_file(track, scenario),
+        "challenge": source.challenge,
+        "training": track.training if scenario is None else scenario.training_size,
+    }
 
 
 def manifest(track: TrackSpec) -> dict[str, Any]:
@@ -138,26 +210,17 @@ def manifest(track: TrackSpec) -> dict[str, Any]:
     ``manifest["dataset"]`` holds exactly :func:`~benchmark.zoo.load_dataset`'s arguments, so
     ``load_dataset(**manifest["dataset"])`` loads the track's data. Its ``path`` is the name of
     the organizer's file or folder (``""`` for generated datasets): a participant runs from the
-    folder holding it, or passes their own ``path``.
+    folder holding it, or passes their own ``path``. ``manifest["folders"]`` gives each
+    scenario folder its scenario and the same facts for its data (a scenario may have a dataset
+    and architecture of its own, as in MICO's DP-distinguisher track).
     """
-    data = track_dataset(track)
     return {
         "track": track.slug,
-        "dataset": {
-            "name": track.dataset,
-            "path": Path(track.dataset_path).name,
-            "size": track.dataset_size,
-            "seed": track.dataset_seed,
-        },
-        "records": len(data),
-        "num_classes": data.num_classes,
-        "checksum_sha256": data.checksum(),
-        "architecture": track.architecture,
-        "population": track.population,
-        "population_seed": population_seed(track),
-        "challenge": track.challenge,
-        "training": track.training,
+        **_data_entry(track, None),
         "scenarios": [s.slug for s in track.scenarios],
+        "folders": {
+            s.folder: {"scenario": s.slug, **_data_entry(track, s)} for s in track.scenarios
+        },
     }
 
 
@@ -173,7 +236,7 @@ def dp_settings(track: TrackSpec, scenario: ScenarioSpec) -> DPSettings | None:
         return None
     assert scenario.delta is not None and scenario.clip is not None
     config = scenario.training
-    per_epoch = math.ceil(track.training / config.batch)
+    per_epoch = math.ceil(scenario.training_size / config.batch)
     rate = 1 / per_epoch
     sigma = dp.noise_multiplier(
         epsilon=scenario.epsilon,
@@ -221,7 +284,7 @@ def is_chunk_complete(track: TrackSpec, chunk: Chunk, out_dir: str | Path) -> bo
     """True when every file of every model of the chunk exists (hence is complete)."""
     _check_chunk(track, chunk)
     for index in chunk.indices:
-        where = (track.slug, chunk.scenario, chunk.phase, index)
+        where = (track, chunk.scenario, chunk.phase, index)
         mine = bundles.model_dir(out_dir, *where)
         theirs = bundles.solution_dir(out_dir, *where)
         if not all(
@@ -236,7 +299,7 @@ def is_chunk_complete(track: TrackSpec, chunk: Chunk, out_dir: str | Path) -> bo
 def _read_records(track: TrackSpec, chunk: Chunk, out_dir: str | Path) -> list[ModelRecord]:
     records = []
     for index in chunk.indices:
-        folder = bundles.solution_dir(out_dir, track.slug, chunk.scenario, chunk.phase, index)
+        folder = bundles.solution_dir(out_dir, track, chunk.scenario, chunk.phase, index)
         records.append(ModelRecord(**json.loads((folder / bundles.RECORD).read_text())))
     return records
 
@@ -272,8 +335,10 @@ def build_chunk(
     """
     chunk = chunk if isinstance(chunk, Chunk) else Chunk.from_dict(chunk)
     scenario = _check_chunk(track, chunk)
-    population, pool = _population(track)
-    bundles.write_track_files(track, out_dir, manifest=manifest(track), population=population)
+    pool = population_and_pool(track, scenario)[1]
+    bundles.write_track_files(
+        track, out_dir, manifest=manifest(track), populations=track_populations(track)
+    )
     if is_chunk_complete(track, chunk, out_dir):
         if progress is not None:
             progress(1.0)
@@ -285,8 +350,8 @@ def build_chunk(
     splits = [
         model_split(
             pool,
-            challenge=track.challenge,
-            training=track.training,
+            challenge=scenario.challenge,
+            training=scenario.training_size,
             seed_challenge=s["challenge"],
             seed_membership=s["membership"],
             seed_training=s["training"],
@@ -295,7 +360,7 @@ def build_chunk(
     ]
     compute = compute or Compute.resolve()
     config = train_config(track, scenario, compute)
-    data = track_dataset(track)
+    data = scenario_dataset(track, scenario)
     train_rows = torch.stack([split.train_set for split in splits])
     eval_rows = torch.stack([split.evaluation for split in splits if split.evaluation is not None])
 
@@ -304,7 +369,7 @@ def build_chunk(
             progress(0.95 * epoch / epochs)
 
     result = train_group(
-        track.architecture,
+        scenario.architecture,
         data.x,
         data.y,
         train_rows,
@@ -318,7 +383,7 @@ def build_chunk(
     train_acc, eval_acc = (
         accuracy(
             result.params,
-            track.architecture,
+            scenario.architecture,
             data.x,
             data.y,
             rows,
@@ -334,7 +399,7 @@ def build_chunk(
             sigma=config.dp.noise_multiplier,
             delta=scenario.delta,
             sample_rate=config.dp.sample_rate,
-            steps=config.epochs * config.steps_per_epoch(track.training),
+            steps=config.epochs * config.steps_per_epoch(scenario.training_size),
             accountant=track.accountant,
             eps_error=track.eps_error,
         )

@@ -33,6 +33,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +61,19 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def model_dir(out_dir: str | Path, track: str, scenario: str, phase: str, index: int) -> Path:
-    """Participant directory of one model."""
-    return Path(out_dir) / track / f"{track}_{scenario}" / phase / f"model_{index}"
+def model_dir(out_dir: str | Path, track: TrackSpec, scenario: str, phase: str, index: int) -> Path:
+    """Participant directory of one model, ``<out>/<track>/<scenario folder>/<phase>/model_<i>``
+    (the folder is ``<track>_<scenario>`` unless the track file names one)."""
+    folder = track.scenario(scenario).folder
+    return Path(out_dir) / track.slug / folder / phase / f"model_{index}"
 
 
-def solution_dir(out_dir: str | Path, track: str, scenario: str, phase: str, index: int) -> Path:
+def solution_dir(
+    out_dir: str | Path, track: TrackSpec, scenario: str, phase: str, index: int
+) -> Path:
     """Organizer directory of one model (same layout under ``solutions/``)."""
-    return Path(out_dir) / SOLUTIONS / track / f"{track}_{scenario}" / phase / f"model_{index}"
+    folder = track.scenario(scenario).folder
+    return Path(out_dir) / SOLUTIONS / track.slug / folder / phase / f"model_{index}"
 
 
 def participant_files(track: TrackSpec, phase: str) -> tuple[str, ...]:
@@ -102,20 +108,26 @@ def readme_path(out_dir: str | Path, track: str) -> Path:
 
 
 def write_track_files(
-    track: TrackSpec, out_dir: str | Path, *, manifest: dict[str, Any], population: torch.Tensor
+    track: TrackSpec,
+    out_dir: str | Path,
+    *,
+    manifest: dict[str, Any],
+    populations: Mapping[str, torch.Tensor],
 ) -> None:
-    """Write (or rewrite identically) the track's manifest, population and README.
+    """Write (or rewrite identically) the track's manifest, populations and README.
 
-    They go beside ``<out>/<track>/``; copies an older build left inside it are removed, so
-    that ``<track>/`` holds scenario folders only.
+    They go beside ``<out>/<track>/`` (``populations``: file name to rows, the track's
+    ``<track>.population.csv`` and one per scenario with data of its own); copies an older
+    build left inside it are removed, so that ``<track>/`` holds scenario folders only.
     """
     if track.slug == SOLUTIONS:
         raise ValueError(f"track slug {SOLUTIONS!r} is reserved for the organizer tree")
     root = Path(out_dir) / track.slug
     files = TrackFiles.beside(root)
     write_atomic(files.manifest, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-    rows = "".join(f"{int(i)}\n" for i in population.tolist())
-    write_atomic(files.population, rows.encode())
+    for name, population in populations.items():
+        rows = "".join(f"{int(i)}\n" for i in population.tolist())
+        write_atomic(root.parent / name, rows.encode())
     write_atomic(readme_path(out_dir, track.slug), bundle_readme(track, manifest).encode())
     for stale in TrackFiles.inside(root):
         stale.unlink(missing_ok=True)
@@ -131,7 +143,7 @@ def write_model(
     """One model's files: weights and the seeds its phase reveals in the participant tree,
     its solution (dev/final) and ``record.json`` (a :class:`benchmark.zoo.build.ModelRecord`)
     in the organizer tree."""
-    where = (track.slug, record.scenario, record.phase, record.index)
+    where = (track, record.scenario, record.phase, record.index)
     mine, theirs = model_dir(out_dir, *where), solution_dir(out_dir, *where)
     files = {"model.pt": state_dict_bytes(state), "solution.csv": solution_bytes(membership)}
     files |= {f"seed_{kind}": f"{seed}\n".encode() for kind, seed in record.seeds.items()}
@@ -141,6 +153,12 @@ def write_model(
         write_atomic(theirs / "solution.csv", files["solution.csv"])
     record_json = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
     write_atomic(theirs / RECORD, record_json.encode())
+
+
+def scenario_population_files(manifest: dict[str, Any], files: TrackFiles) -> list[str]:
+    """The population files of scenarios with data of their own (beyond the track's)."""
+    names = {entry["population_file"] for entry in manifest.get("folders", {}).values()}
+    return sorted(names - {files.population.name})
 
 
 def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: str | Path) -> Path:
@@ -180,8 +198,10 @@ def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: s
         archive.writestr(README, bundle_readme(track, manifest))
         for path in files:
             archive.write(path, path.name)
+        for name in scenario_population_files(manifest, files):
+            archive.write(root.parent / name, name)
         for scenario in track.scenarios:
-            folder = root / f"{track.slug}_{scenario.slug}"
+            folder = root / scenario.folder
             if not folder.is_dir():
                 raise ValueError(f"{folder} is missing: the track is not built")
             for path in sorted(folder.rglob("*")):

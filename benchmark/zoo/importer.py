@@ -18,18 +18,24 @@ the row order, so the track file must get it right (see README, "Hosting MICO's 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import torch
 
 from benchmark.zoo import bundles
-from benchmark.zoo.build import ModelRecord, manifest, population_and_pool, track_dataset
+from benchmark.zoo.build import (
+    ModelRecord,
+    manifest,
+    population_and_pool,
+    scenario_dataset,
+    track_populations,
+)
 from benchmark.zoo.datasets import TensorData
 from benchmark.zoo.engine import accuracy
 from benchmark.zoo.models import architecture, stack
 from benchmark.zoo.splits import model_split
-from benchmark.zoo.tracks import PHASES, TrackSpec
+from benchmark.zoo.tracks import PHASES, ScenarioSpec, TrackSpec
 
 #: Opacus's ``GradSampleModule`` prefixes every key of a DP model's ``state_dict``.
 OPACUS_PREFIX = "_module."
@@ -73,11 +79,12 @@ class Release:
         return cls(_track_folder(Path(release), slug), _track_folder(Path(solutions), slug))
 
     def model(self, track: TrackSpec, scenario: str, phase: str, index: int) -> Path:
-        return self.track_dir / f"{track.slug}_{scenario}" / phase / f"model_{index}"
+        folder = track.scenario(scenario).folder
+        return self.track_dir / folder / phase / f"model_{index}"
 
     def solution(self, track: TrackSpec, scenario: str, phase: str, index: int) -> Path:
-        folder = self.solutions_dir / f"{track.slug}_{scenario}" / phase / f"model_{index}"
-        return folder / "solution.csv"
+        folder = track.scenario(scenario).folder
+        return self.solutions_dir / folder / phase / f"model_{index}" / "solution.csv"
 
 
 def _track_folder(path: Path, slug: str) -> Path:
@@ -157,7 +164,7 @@ def _solution(release: Release, track: TrackSpec, scenario: str, phase: str, ind
 
 
 def check_release(
-    track: TrackSpec, release: Release, *, dataset: TensorData | None = None
+    track: TrackSpec, release: Release, *, datasets: Mapping[str, TensorData] | None = None
 ) -> list[Problem]:
     """Every problem of a release against its track file, each with its path (empty: fine).
 
@@ -165,19 +172,25 @@ def check_release(
     the seed files the track reveals, that train models carry a ``solution.csv`` marking m of
     2m points, that the solutions hold one for every dev and final model, that nothing is there
     the track does not count, and, given the ``dataset``, that the seeds rebuild each train
-    model's membership.
+    model's membership (``datasets``: scenario slug to its dataset).
     """
     problems: list[Problem] = []
     if not release.track_dir.is_dir():
         return [Problem(str(release.track_dir), f"no {track.slug}/ folder here")]
-    pool = population_and_pool(track, dataset)[1] if dataset is not None else None
+    pools = {
+        s.slug: population_and_pool(track, s, datasets[s.slug])[1]
+        for s in track.scenarios
+        if datasets is not None
+    }
     for scenario, phase, index in _models(track):
+        spec = track.scenario(scenario)
+        pool = pools.get(scenario)
         folder = release.model(track, scenario, phase, index)
         if not folder.is_dir():
             problems.append(Problem(str(folder), "missing"))
             continue
         try:
-            load_state(folder / "model.pt", track.architecture)
+            load_state(folder / "model.pt", spec.architecture)
         except FileNotFoundError:
             problems.append(Problem(str(folder / "model.pt"), "missing"))
         except ValueError as error:
@@ -192,7 +205,7 @@ def check_release(
                 problems.append(Problem(str(folder / name), str(error)))
         solution = _solution(release, track, scenario, phase, index)
         try:
-            membership = read_solution(solution, track.challenge)
+            membership = read_solution(solution, spec.challenge)
         except FileNotFoundError:
             problems.append(Problem(str(solution), "missing"))
             continue
@@ -202,8 +215,8 @@ def check_release(
         if phase == "train" and pool is not None and len(seeds) == 3:
             split = model_split(
                 pool,
-                challenge=track.challenge,
-                training=track.training,
+                challenge=spec.challenge,
+                training=spec.training_size,
                 seed_challenge=seeds["seed_challenge"],
                 seed_membership=seeds["seed_membership"],
                 seed_training=seeds["seed_training"],
@@ -219,7 +232,7 @@ def check_release(
 
 
 def _unexpected(track: TrackSpec, release: Release) -> list[Problem]:
-    known = {f"{track.slug}_{s.slug}" for s in track.scenarios}
+    known = {s.folder for s in track.scenarios}
     problems = []
     for entry in sorted(release.track_dir.iterdir()):
         if entry.name not in known:
@@ -238,7 +251,7 @@ def _unexpected(track: TrackSpec, release: Release) -> list[Problem]:
 
 
 def _accuracies(
-    track: TrackSpec,
+    scenario: ScenarioSpec,
     dataset: TensorData,
     pool: torch.Tensor,
     seeds: dict[str, int],
@@ -246,8 +259,8 @@ def _accuracies(
 ) -> tuple[float, float | None]:
     split = model_split(
         pool,
-        challenge=track.challenge,
-        training=track.training,
+        challenge=scenario.challenge,
+        training=scenario.training_size,
         seed_challenge=seeds["challenge"],
         seed_membership=seeds["membership"],
         seed_training=seeds["training"],
@@ -255,7 +268,8 @@ def _accuracies(
     params = stack([state])
 
     def on(rows: torch.Tensor) -> float:
-        return float(accuracy(params, track.architecture, dataset.x, dataset.y, rows[None])[0])
+        architecture = scenario.architecture
+        return float(accuracy(params, architecture, dataset.x, dataset.y, rows[None])[0])
 
     rest = split.evaluation
     return on(split.train_set), (on(rest) if rest is not None and len(rest) else None)
@@ -279,27 +293,32 @@ def import_release(
     ReleaseError
         With every problem, before anything is written.
     """
-    dataset = track_dataset(track) if check_dataset else None
-    problems = check_release(track, release, dataset=dataset)
+    datasets = (
+        {s.slug: scenario_dataset(track, s) for s in track.scenarios} if check_dataset else None
+    )
+    problems = check_release(track, release, datasets=datasets)
     if problems:
         raise ReleaseError(problems)
-    population, pool = population_and_pool(track, dataset)
-    bundles.write_track_files(track, out_dir, manifest=manifest(track), population=population)
+    bundles.write_track_files(
+        track, out_dir, manifest=manifest(track), populations=track_populations(track)
+    )
     records = []
     total = sum(1 for _ in _models(track))
     for done, (scenario, phase, index) in enumerate(_models(track), start=1):
+        spec = track.scenario(scenario)
         folder = release.model(track, scenario, phase, index)
-        state = load_state(folder / "model.pt", track.architecture)
+        state = load_state(folder / "model.pt", spec.architecture)
         seeds = {
             name.removeprefix("seed_"): _read_seed(folder / name)
             for name in _seed_files(track, phase)
         }
         membership = read_solution(
-            _solution(release, track, scenario, phase, index), track.challenge
+            _solution(release, track, scenario, phase, index), spec.challenge
         )
         train_acc = eval_acc = None
-        if dataset is not None and {"challenge", "membership", "training"} <= set(seeds):
-            train_acc, eval_acc = _accuracies(track, dataset, pool, seeds, state)
+        if datasets is not None and {"challenge", "membership", "training"} <= set(seeds):
+            pool = population_and_pool(track, spec, datasets[scenario])[1]
+            train_acc, eval_acc = _accuracies(spec, datasets[scenario], pool, seeds, state)
         record = ModelRecord(
             track=track.slug, scenario=scenario, phase=phase, index=index, seeds=seeds,
             train_acc=train_acc, eval_acc=eval_acc, epsilon_spent=None, noise_multiplier=None,

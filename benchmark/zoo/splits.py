@@ -293,12 +293,19 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
     directory = Path(model_dir)
     files = find_track_files(directory)
     manifest = json.loads(files.manifest.read_text())
-    if manifest["records"] != len(dataset):
+    # A scenario's own data (MICO's DP-distinguisher track), else the track's.
+    scenario = manifest.get("folders", {}).get(directory.resolve().parents[1].name)
+    facts = scenario or manifest
+    population_path = files.population  # the track's, wherever this bundle keeps it
+    own = None if scenario is None else scenario["population_file"]
+    if own is not None and own != f"{manifest['track']}.{POPULATION}":
+        population_path = files.manifest.parent / own  # a scenario's own data
+    if facts["records"] != len(dataset):
         raise ValueError(
-            f"dataset has {len(dataset)} records, {files.manifest} says {manifest['records']}"
+            f"dataset has {len(dataset)} records, {files.manifest} says {facts['records']}"
         )
     population = torch.tensor(
-        [int(v) for v in files.population.read_text().split()], dtype=torch.int64
+        [int(v) for v in population_path.read_text().split()], dtype=torch.int64
     )
     keep = torch.ones(len(dataset), dtype=torch.bool)
     keep[population] = False
@@ -308,8 +315,8 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
         raise ValueError(f"{directory} has no seed_challenge")
     split = model_split(
         pool,
-        challenge=manifest["challenge"],
-        training=manifest["training"],
+        challenge=facts["challenge"],
+        training=facts["training"],
         seed_challenge=seed_challenge,
         seed_membership=read_seed(directory, "seed_membership"),
         seed_training=read_seed(directory, "seed_training"),

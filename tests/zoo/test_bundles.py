@@ -200,7 +200,9 @@ def test_rewriting_an_older_build_moves_its_files_beside_the_track(built, tmp_pa
     population = torch.tensor(
         [int(v) for v in (root / "out/tiny.population.csv").read_text().split()]
     )
-    write_track_files(track, out, manifest=manifest(track), population=population)
+    write_track_files(
+        track, out, manifest=manifest(track), populations={"tiny.population.csv": population}
+    )
     assert sorted(os.listdir(out / "tiny")) == ["tiny_hi", "tiny_inf"]
     assert sorted(os.listdir(out)) == [
         "tiny",

@@ -30,16 +30,16 @@ def test_a_mico_release_imports_with_micos_exact_challenge_points(release, tmp_p
     assert len(records) == 12 and {r.dtype for r in records} == {"imported"}
     data = load_dataset("purchase100", path=str(release["data"]))
     for (scenario, phase, index), (rows, labels) in release["truth"].items():
-        folder = model_dir(tmp_path / "zoo", track.slug, scenario, phase, index)
+        folder = model_dir(tmp_path / "zoo", track, scenario, phase, index)
         points = challenge_points(folder, data)
         assert points.indices.tolist() == rows, "MICO's seeds rebuild MICO's challenge points"
         if phase == "train":
             assert points.membership.long().tolist() == labels
         else:
-            solution = solution_dir(tmp_path / "zoo", track.slug, scenario, phase, index)
+            solution = solution_dir(tmp_path / "zoo", track, scenario, phase, index)
             assert (solution / "solution.csv").read_text().strip() == ",".join(map(str, labels))
             assert not (folder / "seed_membership").exists(), "dev/final keep their secrets"
-    dp = model_dir(tmp_path / "zoo", track.slug, "lo", "dev", 2)
+    dp = model_dir(tmp_path / "zoo", track, "lo", "dev", 2)
     params = load_stacked([dp], "mlp-purchase")
     assert not any(key.startswith("_module.") for key in params), "Opacus's prefix is dropped"
     trained = [r for r in records if r.phase == "train"]
@@ -79,7 +79,9 @@ def test_a_seed_file_that_is_not_the_models_own_is_caught(release):
     problems = check_release(
         track,
         Release.locate(track, release["release"], release["solutions"]),
-        dataset=load_dataset("purchase100", path=str(release["data"])),
+        datasets={
+            s.slug: load_dataset("purchase100", path=str(release["data"])) for s in track.scenarios
+        },
     )
     assert [p.path.split("micoish/", 1)[-1] for p in problems] == [
         "micoish_inf/train/model_0/solution.csv"

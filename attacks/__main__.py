@@ -12,7 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from attacks.registry import REGISTRY
-from attacks.report import HEADER, find_tracks, format_row, format_table, predict_bundle, report
+from attacks.report import (
+    HEADER,
+    bundle_folders,
+    find_tracks,
+    format_row,
+    format_table,
+    predict_bundle,
+    report,
+)
 from attacks.submission import write_submission_zip
 from benchmark.zoo.device import DEVICES
 
@@ -73,7 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 queries=args.queries,
                 device=args.device,
             )
-            write_submission_zip(predictions, args.output, track=tracks[0].name)
+            write_submission_zip(
+                predictions,
+                args.output,
+                track=tracks[0].name,
+                folders=bundle_folders(tracks[0]),
+            )
             print(f"wrote {args.output}")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

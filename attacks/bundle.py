@@ -26,7 +26,7 @@ import torch
 from attacks import outputs
 from attacks.observations import Observations
 from benchmark.zoo.datasets import TensorData, load_dataset
-from benchmark.zoo.splits import challenge_points, track_files
+from benchmark.zoo.splits import POPULATION, challenge_points, track_files
 from benchmark.zoo.tracks import TrackSpec
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "observe_zoo",
     "open_track",
     "scenario_dirs",
+    "scenario_track",
     "track_from_spec",
 ]
 
@@ -128,6 +129,28 @@ def track_from_spec(spec: TrackSpec, root: str | Path) -> Track:
     return replace(track, slug=spec.slug, architecture=spec.architecture)
 
 
+def scenario_track(track: Track, scenario_dir: str | Path) -> Track:
+    """The :class:`Track` a scenario folder is observed with: the track's own, or, for a
+    scenario with a dataset, architecture or population of its own (MICO's DP-distinguisher
+    track, ``ddp/purchase100_ddp``), one with those, as the manifest's ``folders`` entry
+    describes them."""
+    entry = track.manifest.get("folders", {}).get(Path(scenario_dir).name)
+    if not isinstance(entry, dict):
+        return track
+    own_file = entry.get("population_file", f"{track.slug}.{POPULATION}")
+    same_data = entry.get("dataset") == track.manifest.get("dataset") and own_file == (
+        track.manifest.get("population_file", own_file)
+    )
+    architecture = str(entry.get("architecture") or track.architecture)
+    if same_data:
+        return replace(track, architecture=architecture)
+    files = track_files(track.root)
+    population_path = files.manifest.parent / str(own_file)
+    population = np.array(population_path.read_text().split(), dtype=np.int64)
+    dataset = _load_dataset(entry, files.manifest)
+    return replace(track, dataset=dataset, architecture=architecture, population=population)
+
+
 def observe_zoo(
     spec: TrackSpec,
     scenario: str,
@@ -151,10 +174,10 @@ def observe_zoo(
     **options
         Passed to :func:`observe`.
     """
-    spec.scenario(scenario)  # raises ValueError naming an unknown scenario
+    folder = spec.scenario(scenario).folder  # raises ValueError naming an unknown scenario
     track = track_from_spec(spec, root)
     return observe(
-        track.root / f"{spec.slug}_{scenario}",
+        track.root / folder,
         track=track,
         cache_dir=Path(root) / "observations" if cache_dir is None else cache_dir,
         **options,
@@ -162,7 +185,16 @@ def observe_zoo(
 
 
 def scenario_dirs(track: Track) -> dict[str, Path]:
-    """Every scenario directory of a track, ``{scenario slug: <track>/<track>_<scenario>}``."""
+    """Every scenario directory of a track, ``{scenario slug: <track>/<folder>}``: the
+    manifest's ``folders`` where it lists them, else every ``<track>_<scenario>`` folder (a
+    MICO archive, an older bundle)."""
+    folders = track.manifest.get("folders")
+    if isinstance(folders, dict) and folders:
+        return {
+            str(entry.get("scenario", name)): track.root / name
+            for name, entry in sorted(folders.items())
+            if (track.root / name).is_dir()
+        }
     prefix = f"{track.root.name}_"
     return {
         path.name[len(prefix) :]: path
@@ -257,7 +289,7 @@ def observe(
         If the scenario has no train models or no targets, or a train model lacks its seeds.
     """
     scenario_dir = Path(scenario_dir)
-    track = track or open_track(scenario_dir.parent)
+    track = scenario_track(track or open_track(scenario_dir.parent), scenario_dir)
     train = model_dirs(scenario_dir, "train")
     if targets == "train":
         half = len(train) // 2

@@ -23,6 +23,7 @@ from benchmark.zoo.splits import is_track_dir
 
 __all__ = [
     "Row",
+    "bundle_folders",
     "find_tracks",
     "format_table",
     "predict_bundle",
@@ -157,11 +158,12 @@ def report(
     rows = []
     for track_dir in find_tracks(bundle_dir):
         track = open_track(track_dir)
+        folders = {scenario: path.name for scenario, path in scenario_dirs(track).items()}
         targets: Targets = "train" if solutions is None else "dev+final"
         for scenario, obs in _observations(track, targets, cache_dir, queries, device):
             if solutions is not None:
                 scenario_solutions = Path(solutions) / track_dir.name
-                obs = with_solutions(obs, scenario_solutions / f"{track_dir.name}_{scenario}")
+                obs = with_solutions(obs, scenario_solutions / folders[scenario])
             assert obs.target_in is not None
             for name in chosen:
                 start = time.perf_counter()
@@ -179,6 +181,12 @@ def report(
     return rows
 
 
+def bundle_folders(track_dir: str | Path) -> dict[str, str]:
+    """``{scenario: folder}`` of a track bundle (``<track>_<scenario>`` unless a scenario
+    names its own), as :func:`attacks.write_submission_zip` takes them."""
+    return {scenario: path.name for scenario, path in scenario_dirs(open_track(track_dir)).items()}
+
+
 def predict_bundle(
     track_dir: str | Path,
     name: str,
@@ -189,7 +197,8 @@ def predict_bundle(
 ) -> dict[str, dict[ModelId, np.ndarray]]:
     """An attack's predictions for every dev and final model of every scenario of a track.
 
-    The result goes straight into :func:`attacks.write_submission_zip`.
+    The result goes straight into :func:`attacks.write_submission_zip`, with
+    ``folders=`` :func:`bundle_folders` of the track.
     """
     get(name)
     track = open_track(track_dir)

@@ -21,9 +21,10 @@ sys.path.insert(0, str(ROOT))
 from benchmark.zoo.build import Chunk, build_chunk  # noqa: E402
 from benchmark.zoo.device import Compute, cpu_has_native_bfloat16, use_cores  # noqa: E402
 from benchmark.zoo.tracks import TrackSpec, load_track  # noqa: E402
+from benchmark.zoo.tracks.rules import Dtype  # noqa: E402
 
 
-def with_dtype(spec: TrackSpec, dtype: str) -> TrackSpec:
+def with_dtype(spec: TrackSpec, dtype: Dtype) -> TrackSpec:
     scenarios = tuple(
         dataclasses.replace(s, training=dataclasses.replace(s.training, dtype=dtype))
         for s in spec.scenarios
@@ -45,7 +46,8 @@ def main() -> None:
         spec = load_track(ROOT / "tracks" / f"{name}.toml")
         for scenario in spec.scenarios:
             cells = []
-            for dtype in ("float32", "bfloat16"):
+            dtypes: tuple[Dtype, ...] = ("float32", "bfloat16")
+            for dtype in dtypes:
                 chunk = Chunk(scenario.slug, "train", tuple(range(args.models)))
                 records = build_chunk(
                     with_dtype(spec, dtype),
@@ -53,8 +55,8 @@ def main() -> None:
                     tempfile.mkdtemp(),
                     compute=Compute(torch.device("cpu"), dtype),
                 )
-                train = sum(r.train_acc for r in records) / len(records)
-                held = sum(r.eval_acc for r in records) / len(records)
+                train = sum(r.train_acc or 0.0 for r in records) / len(records)
+                held = sum(r.eval_acc or 0.0 for r in records) / len(records)
                 wall = sum(r.wall_s for r in records)
                 cells.append(f"{train:.3f} / {held:.3f} ({wall:.1f} s)")
             epsilon = "∞" if not scenario.private else f"{scenario.epsilon:g}"

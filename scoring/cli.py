@@ -89,7 +89,7 @@ def score_submission(
     values, notices = read_submission_with_notices(predictions, expected)
     scenarios: dict[str, dict[str, Any]] = {}
     for scenario in expected.scenarios:
-        name = f"{expected.track}_{scenario}"
+        name = expected.folders[scenario]
         scenarios[name] = {}
         for phase, models in expected.models.items():
             keys = [(scenario, phase, model) for model in models]

@@ -168,7 +168,7 @@ def score_codalab(
     scenarios: dict[str, dict[str, Any]] = {}
     for scenario in expected.scenarios:
         keys = [(scenario, phase, model) for model in expected.models[phase]]
-        scenarios[f"{expected.track}_{scenario}"] = {
+        scenarios[expected.folders[scenario]] = {
             phase: score_scenario(
                 [labels[key] for key in keys],
                 [values[key] for key in keys],

@@ -57,7 +57,8 @@ def attack_run(*, track_id: int, attack: str, by_id: int | None) -> Submission:
         for scenario in spec.scenarios
     }
     buffer = stdio.BytesIO()
-    attacks.write_submission_zip(predictions, buffer, track=track.slug)
+    folders = {scenario.slug: scenario.folder for scenario in spec.scenarios}
+    attacks.write_submission_zip(predictions, buffer, track=track.slug, folders=folders)
     user = User.objects.filter(pk=by_id).first() if by_id is not None else None
     return submission_create(
         track=track, user=user, upload=buffer.getvalue(), filename=f"{attack}.zip", attack=attack

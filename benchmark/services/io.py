@@ -42,14 +42,31 @@ def model_indices(*, track: Track) -> dict[str, range]:
     }
 
 
+def scenario_folders(*, track: Track) -> dict[str, str]:
+    """Each scenario's folder in the bundle and in submissions: ``<track>_<scenario>`` unless
+    the track file names one (MICO's DP-distinguisher track, ``ddp/cifar10_ddp``)."""
+    return {
+        str(scenario["slug"]): str(scenario.get("folder") or f"{track.slug}_{scenario['slug']}")
+        for scenario in track.spec.get("scenarios", [])
+    }
+
+
+def model_path(*, track: Track, scenario: str, phase: str, index: int) -> str:
+    """A model's directory relative to the zoo root."""
+    folder = scenario_folders(track=track).get(scenario, f"{track.slug}_{scenario}")
+    return f"{track.slug}/{folder}/{phase}/model_{index}"
+
+
 def expected_for_track(*, track: Track, scenarios: list[str]) -> "scoring.Expected":
     """What a valid submission to ``track`` holds, built from the database."""
     indices = model_indices(track=track)
+    folders = scenario_folders(track=track)
     return scoring.Expected(
         track=track.slug,
         scenarios=tuple(scenarios),
         models={phase: tuple(indices[phase]) for phase in SUBMITTED_PHASES},
         n_points=2 * track.challenge,
+        folders={slug: folders[slug] for slug in scenarios if slug in folders},
     )
 
 

@@ -115,6 +115,14 @@ def _track_rows(spec: TrackSpec, spec_text: str, created_by: AnyUser | None) -> 
     """The track's and its scenarios' rows (its zoo not built yet)."""
     if Track.objects.filter(slug=spec.slug).exists():
         raise ApplicationError(f"a track with slug {spec.slug!r} already exists")
+    for position, scenario in enumerate(spec.scenarios):
+        if scenario.challenge != spec.challenge:
+            # scoring.Expected has one number of values per prediction.csv for the track.
+            raise ApplicationError(
+                f"scenario[{position}].challenge: {scenario.challenge} differs from the "
+                f"track's challenge = {spec.challenge}; the platform scores every scenario of "
+                "a track with the same number of challenge points"
+            )
     per_phase = spec.models.train + spec.models.dev + spec.models.final
     track = Track.objects.create(
         slug=spec.slug,

@@ -78,8 +78,12 @@ def _record_models(track: Track, records: list[Any]) -> None:
                     "wall_seconds": record.wall_s,
                     "dtype": record.dtype,
                     "device": record.device,
-                    "path": f"{track.slug}/{track.slug}_{record.scenario}/{record.phase}"
-                    f"/model_{record.index}",
+                    "path": io.model_path(
+                        track=track,
+                        scenario=record.scenario,
+                        phase=record.phase,
+                        index=record.index,
+                    ),
                 },
             )
             if record.noise_multiplier is not None and scenario.noise_multiplier is None:

@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         held = sum(r.eval_acc or 0.0 for r in mine) / len(mine)
         spent = max((r.epsilon_spent or 0.0) for r in mine) if scenario.private else float("inf")
         print(
-            f"{track.slug}_{scenario.slug}: {len(mine)} models, train acc {train:.3f}, "
+            f"{track.slug}/{scenario.folder}: {len(mine)} models, train acc {train:.3f}, "
             f"eval acc {held:.3f}, epsilon spent {spent:.2f}"
         )
     if args.zip:

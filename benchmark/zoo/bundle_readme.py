@@ -67,6 +67,23 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _folder_pattern(track: TrackSpec) -> str:
+    """``<track>_<scenario>``, or ``<folder>`` where a scenario names its own."""
+    named = any(s.folder != f"{track.slug}_{s.slug}" for s in track.scenarios)
+    return "<folder>" if named else f"{track.slug}_<scenario>"
+
+
+def _own_data(track: TrackSpec, scenario: ScenarioSpec) -> str:
+    """A table cell: the scenario's dataset and architecture where they differ from the
+    track's (MICO's DP-distinguisher track), else a dash."""
+    own = []
+    if scenario.dataset != track.dataset or scenario.dataset_path != track.dataset_path:
+        own.append(f"`{scenario.dataset}`")
+    if scenario.architecture != track.architecture:
+        own.append(f"`{scenario.architecture}`")
+    return ", ".join(own) or "—"
+
+
 def _layout(track: TrackSpec) -> str:
     slug = track.slug
     hidden = "model.pt, seed_challenge" + (", seed_training" if track.reveal_training_seeds else "")
@@ -75,7 +92,7 @@ def _layout(track: TrackSpec) -> str:
         (f"{slug}.{MANIFEST}", "the manifest: dataset, sizes, checksum, m, n, scenarios"),
         (f"{slug}.{POPULATION}", "the population: dataset row numbers, one per line"),
         (f"{slug}/", "scenario folders only, as in MICO's archives"),
-        (f"  {slug}_<scenario>/", ""),
+        (f"  {_folder_pattern(track)}/", ""),
         (
             "    train/model_<i>/",
             "model.pt, seed_challenge, seed_training, seed_membership, solution.csv",
@@ -102,7 +119,8 @@ def bundle_readme(track: TrackSpec, manifest: Mapping[str, Any]) -> str:
     str
     """
     slug, m = track.slug, track.challenge
-    first = track.scenarios[0].slug
+    first = track.scenarios[0].folder
+    pattern = _folder_pattern(track)
     dataset = manifest["dataset"]
     hidden_seeds = (
         "`model.pt`, `seed_challenge`, `seed_training`"
@@ -110,7 +128,8 @@ def bundle_readme(track: TrackSpec, manifest: Mapping[str, Any]) -> str:
         else "`model.pt`, `seed_challenge`"
     )
     rows = "\n".join(
-        f"| `{s.slug}` | `{slug}/{slug}_{s.slug}/` | {_privacy(s)} |" for s in track.scenarios
+        f"| `{s.slug}` | `{slug}/{s.folder}/` | {_privacy(s)} | {_own_data(track, s)} |"
+        for s in track.scenarios
     )
     population = (
         f"{track.population:,} dataset rows that no model trains on, listed in "
@@ -160,8 +179,8 @@ final leaderboard).
 - Limits: {limits.per_day} submissions a day and {limits.total:,} in all, \
 {limits.invalid_per_day} invalid uploads a day, {limits.max_bytes:,} bytes per zip.
 
-| scenario | folder | training |
-|---|---|---|
+| scenario | folder | training | own dataset, architecture |
+|---|---|---|---|
 {rows}
 
 ## Layout
@@ -188,7 +207,7 @@ with open("{slug}.{MANIFEST}") as file:
     manifest = json.load(file)
 data = load_dataset(**manifest["dataset"])
 assert data.checksum() == manifest["checksum_sha256"]
-points = challenge_points("{slug}/{slug}_{first}/train/model_0", data)
+points = challenge_points("{slug}/{first}/train/model_0", data)
 print(points.x.shape, points.y.shape)  # the {2 * m} challenge points, in prediction order
 print(points.membership[:8])  # train models: True for members (solution.csv)
 ```
@@ -197,16 +216,18 @@ print(points.membership[:8])  # train models: True for members (solution.csv)
 does, over the dataset rows outside the population: `seed_challenge` picks the {2 * m} challenge
 points, `seed_membership` (train models) splits them into non-members and members,
 `seed_training` picks the other training rows. For dev and final models `points.membership` is
-`None`.
+`None`. A scenario with a dataset or architecture of its own (the table above) has them in
+`manifest["folders"][<folder>]`, with the same keys as the manifest's top level.
 {revealed}
 ## Writing the prediction zip
 
 For every dev and final model of every scenario, write `prediction.csv`: one row of {2 * m}
 comma-separated floats in [0, 1], higher for points more likely members, in the order of
-`challenge_points`. The zip holds `{slug}_<scenario>/<phase>/model_<i>/prediction.csv`, optionally
-inside a `{slug}/` folder, for phases `dev` and `final`. Folder entries, `__MACOSX/` and
-dotfiles are ignored; any other file is refused. MICO's starting-kit loop, here with a loss
-attack (each model's confidence in the true label):
+`challenge_points`. The zip holds `{pattern}/<phase>/model_<i>/prediction.csv`, optionally
+inside a `{slug}/` folder, for phases `dev` and `final`; a line starting with `#` is a comment.
+Folder entries, `__MACOSX/` and dotfiles are ignored; other files (predictions for train
+models, notes) are not scored and are listed as notices beside the scores. MICO's starting-kit
+loop, here with a loss attack (each model's confidence in the true label):
 
 ```python
 import os
@@ -218,12 +239,14 @@ from benchmark.zoo.models import architecture
 
 with zipfile.ZipFile("submission.zip", "w") as archive:
     for scenario in sorted(os.listdir("{slug}")):
+        facts = manifest["folders"][scenario]  # the scenario's dataset and architecture
+        data = load_dataset(**facts["dataset"])
         for phase in ("dev", "final"):
             root = f"{slug}/{{scenario}}/{{phase}}"
             for folder in sorted(os.listdir(root), key=lambda d: int(d.split("_")[1])):
                 path = f"{{root}}/{{folder}}"
                 points = challenge_points(path, data)
-                model = architecture(manifest["architecture"])()
+                model = architecture(facts["architecture"])()
                 model.load_state_dict(torch.load(f"{{path}}/model.pt", weights_only=True))
                 with torch.no_grad():
                     logits = model(points.x)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
@@ -242,6 +242,15 @@ def find_track_files(model_dir: str | Path) -> TrackFiles:
     )
 
 
+def folder_facts(manifest: dict[str, Any], model_dir: str | Path) -> dict[str, Any] | None:
+    """The manifest's facts for the scenario folder ``model_dir`` (``<folder>/<phase>/
+    model_<i>``) is in: its dataset, architecture, population and sizes, which may be its own
+    (MICO's DP-distinguisher track); ``None`` for a manifest without ``folders`` (older
+    bundles), whose top level then describes every scenario."""
+    entry = manifest.get("folders", {}).get(Path(model_dir).resolve().parents[1].name)
+    return entry if isinstance(entry, dict) else None
+
+
 def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoints:
     """Rebuild a model's challenge points (and, if revealed, its membership) from its seeds.
 
@@ -293,8 +302,7 @@ def challenge_points(model_dir: str | Path, dataset: TensorData) -> ChallengePoi
     directory = Path(model_dir)
     files = find_track_files(directory)
     manifest = json.loads(files.manifest.read_text())
-    # A scenario's own data (MICO's DP-distinguisher track), else the track's.
-    scenario = manifest.get("folders", {}).get(directory.resolve().parents[1].name)
+    scenario = folder_facts(manifest, directory)
     facts = scenario or manifest
     population_path = files.population  # the track's, wherever this bundle keeps it
     own = None if scenario is None else scenario["population_file"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import random_split
+from torch.utils.data import Subset, TensorDataset, random_split
 
 from benchmark.zoo.models import init_module
 
@@ -75,9 +75,13 @@ def write_purchase_file(path: Path, records: int = 400, seed: int = 0) -> Path:
 def mico_splits(n_records: int, *, m: int, n: int, seeds: tuple[int, int, int]):
     """MICO's ChallengeDataset on ``range(n_records)``: challenge, member, training rows."""
     seed_challenge, seed_training, seed_membership = seeds
-    rows = list(range(n_records))
+    rows = TensorDataset(torch.arange(n_records))
+    challenge: Subset[tuple[torch.Tensor, ...]]
+    rest: Subset[tuple[torch.Tensor, ...]]
     challenge, rest = random_split(
-        rows, [2 * m, n_records - 2 * m], generator=torch.Generator().manual_seed(seed_challenge)
+        rows,
+        [2 * m, n_records - 2 * m],
+        generator=torch.Generator().manual_seed(seed_challenge),
     )
     # The training split consumes seed_training, as MICO's does; the rows it picks are not needed.
     random_split(

@@ -278,7 +278,7 @@ def test_tables_and_uploads(track_text):
     with pytest.raises(ValueError, match=r"training must be a table, got 100 \(n is training_size"):
         parse_track({**data, "training": 100})
     with pytest.raises(ValueError, match=r"^track: track must be a table"):
-        parse_track([])  # type: ignore[arg-type]
+        parse_track([])
 
 
 def test_scenarios_override_every_training_key_but_dtype():

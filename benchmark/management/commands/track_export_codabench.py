@@ -121,7 +121,9 @@ def competition(track: Track, scenarios: list[Scenario], *, docker_image: str) -
     primary = track.primary
     label = _metric_label(primary)
     # The scorer numbers scenarios by sorted folder name, as MICO's did.
-    numbers = {slug: k for k, slug in enumerate(sorted(s.slug for s in scenarios), 1)}
+    folders = arena_io.scenario_folders(track=track)
+    by_folder = sorted(scenarios, key=lambda s: folders.get(s.slug, f"{track.slug}_{s.slug}"))
+    numbers = {s.slug: k for k, s in enumerate(by_folder, 1)}
     average = MICO_AVERAGE if primary == MICO_AVERAGE else primary
     columns = [
         {
@@ -212,8 +214,10 @@ def pages(track: Track, scenarios: list[Scenario], *, data_url: str) -> dict[str
     """The markdown pages of the bundle, but the terms."""
     indices = arena_io.model_indices(track=track)
     counts = {phase: len(indices[phase]) for phase in ("train", "dev", "final")}
+    folders = arena_io.scenario_folders(track=track)
     rows = "\n".join(
-        f"| `{track.slug}_{s.slug}` | {_epsilon(s)} | {'—' if s.delta is None else s.delta} |"
+        f"| `{folders.get(s.slug, f'{track.slug}_{s.slug}')}` | {_epsilon(s)} "
+        f"| {'—' if s.delta is None else s.delta} |"
         for s in scenarios
     )
     label = _metric_label(track.primary)
@@ -232,8 +236,9 @@ model, how likely it is a member.
 """
     evaluation = f"""# Evaluation
 
-A submission is a zip of `{track.slug}/{track.slug}_<scenario>/<phase>/model_<i>/prediction.csv`
-for every dev and final model of every scenario (the leading `{track.slug}/` may be left out):
+A submission is a zip of `{track.slug}/<folder>/<phase>/model_<i>/prediction.csv`
+for every dev and final model of every scenario, `<folder>` the scenario's folder in the table
+above (the leading `{track.slug}/` may be left out):
 one row of {2 * track.challenge} comma-separated numbers in [0, 1], in the order of that
 model's challenge points; a `#` starts a comment, to the end of its line. Other files
 (predictions for train models, a README) are not scored and do not refuse the submission.
@@ -251,7 +256,7 @@ At most {track.per_day} submissions a day and {track.total} in all.
     data = f"""# Data
 
 The participant bundle of this track holds `{track.slug}/` with one folder per scenario,
-`{track.slug}_<scenario>/<phase>/model_<i>/`: `model.pt` (the weights), `seed_challenge`, and for
+`<folder>/<phase>/model_<i>/`: `model.pt` (the weights), `seed_challenge`, and for
 train models `seed_training`, `seed_membership` and `solution.csv`; beside it
 `{track.slug}.dataset.json` says which dataset the challenge points come from and how to
 rebuild them from the seeds.

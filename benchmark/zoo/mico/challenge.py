@@ -18,7 +18,7 @@ from typing import Any, Self
 import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
-from benchmark.zoo.splits import find_track_files, model_split, read_seed
+from benchmark.zoo.splits import find_track_files, folder_facts, model_split, read_seed
 
 #: MICO's m: 100 members and 100 non-members among each model's challenge points.
 LEN_CHALLENGE = 100
@@ -38,19 +38,20 @@ def _check_bundle(directory: Path, records: int, len_training: int, len_challeng
     except ValueError:
         return  # no manifest: a MICO archive, or a folder of seeds
     manifest = json.loads(files.manifest.read_text())
-    if manifest["population"]:
+    facts = folder_facts(manifest, directory) or manifest
+    if facts["population"]:
         raise ValueError(
             f"{directory}: track {manifest['track']!r} reserves a population of "
-            f"{manifest['population']} rows, so MICO's ChallengeDataset (which draws from every "
+            f"{facts['population']} rows, so MICO's ChallengeDataset (which draws from every "
             f"row) cannot rebuild its splits; use benchmark.zoo.challenge_points(model_dir, data)"
         )
     given = {"records": records, "training": len_training, "challenge": len_challenge}
     names = {"records": "len(dataset)", "training": "len_training", "challenge": "len_challenge"}
     for key, value in given.items():
-        if manifest[key] != value:
+        if facts[key] != value:
             raise ValueError(
                 f"{directory}: {names[key]} is {value}, but track {manifest['track']!r} has "
-                f"{manifest[key]} ({files.manifest.name}: {key})"
+                f"{facts[key]} ({files.manifest.name}: {key})"
             )
 
 

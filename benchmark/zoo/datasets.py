@@ -30,6 +30,48 @@ CIFAR10_STD = (0.24703223, 0.24348513, 0.26158784)
 
 
 @dataclasses.dataclass(frozen=True)
+class FeatureSpace:
+    """The inputs a model of a dataset takes: one point's shape and the range of its values.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        One input, e.g. ``(600,)`` for Purchase, ``(1, 8, 8)`` for Digits.
+    low, high : float
+        Every value lies in ``[low, high]`` (the dataset's own minimum and maximum).
+    binary : bool
+        Every value is 0 or 1 (Purchase's baskets).
+    """
+
+    shape: tuple[int, ...]
+    low: float
+    high: float
+    binary: bool
+
+    def check(self, inputs: np.ndarray) -> str | None:
+        """Why ``inputs`` (shape (N, *shape)) are not points of this space, or None."""
+        if inputs.ndim != len(self.shape) + 1 or tuple(inputs.shape[1:]) != self.shape:
+            return (
+                f"inputs must have shape (N, {', '.join(map(str, self.shape))}), got {inputs.shape}"
+            )
+        finite = np.isfinite(inputs)
+        if not finite.all():
+            where = np.unravel_index(int(np.flatnonzero(~finite)[0]), inputs.shape)
+            return f"inputs are not finite at index {tuple(int(i) for i in where)}"
+        if self.binary:
+            bad = np.flatnonzero((inputs != 0) & (inputs != 1))
+            what = "0 or 1"
+        else:
+            bad = np.flatnonzero((inputs < self.low) | (inputs > self.high))
+            what = f"in [{self.low:.6g}, {self.high:.6g}]"
+        if bad.size:
+            where = np.unravel_index(int(bad[0]), inputs.shape)
+            value = inputs[where]
+            return f"inputs must be {what}; index {tuple(int(i) for i in where)} is {value:g}"
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
 class TensorData:
     """A whole dataset in memory.
 
@@ -54,6 +96,17 @@ class TensorData:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def feature_space(self) -> FeatureSpace:
+        """Where inputs of this dataset live: what a query API accepts and synthesis draws."""
+        x = self.x
+        binary = bool(torch.all((x == 0) | (x == 1)))
+        return FeatureSpace(
+            shape=tuple(int(d) for d in x.shape[1:]),
+            low=float(x.min()) if len(x) else 0.0,
+            high=float(x.max()) if len(x) else 1.0,
+            binary=binary,
+        )
 
     def checksum(self) -> str:
         """SHA-256 of the raw tensors, recorded in bundle manifests."""

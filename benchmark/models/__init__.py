@@ -1,8 +1,12 @@
-"""ORM models: the competition (tracks, zoo models, submissions, scores, quotas) and the
-background jobs that build, score and attack."""
+"""ORM models: the competition (tracks, zoo models, submissions, scores, quotas), the background
+jobs that build, score and attack, and e-mail (preferences, outgoing messages)."""
 
 from benchmark.models.competition import (
+    DESCRIPTION_MAX,
+    METHOD_MAX,
     SCORED_PHASES,
+    URL_MAX,
+    Access,
     AnyUser,
     DailyUsage,
     Entrant,
@@ -18,15 +22,22 @@ from benchmark.models.competition import (
     submission_upload_to,
     zoo_storage,
 )
+from benchmark.models.emails import EmailPreferences, OutgoingEmail
 from benchmark.models.jobs import Job, WorkerHeartbeat
 
 __all__ = [
+    "DESCRIPTION_MAX",
+    "METHOD_MAX",
     "SCORED_PHASES",
+    "URL_MAX",
+    "Access",
     "AnyUser",
     "DailyUsage",
+    "EmailPreferences",
     "Entrant",
     "Job",
     "LeaderboardEntry",
+    "OutgoingEmail",
     "PairComparison",
     "Phase",
     "Scenario",

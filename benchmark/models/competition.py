@@ -162,6 +162,19 @@ def submission_upload_to(instance: "Submission", filename: str) -> str:
     return f"submissions/{instance.track.slug}/{instance.sha256[:2]}/{instance.sha256}.zip"
 
 
+#: Lengths of a submission's metadata (method name, description, paper and code URLs).
+METHOD_MAX = 100
+DESCRIPTION_MAX = 1000
+URL_MAX = 500
+
+
+class Access(models.TextChoices):
+    """What an attack uses of the target models."""
+
+    WHITE_BOX = "white-box", "white-box"
+    BLACK_BOX = "black-box", "black-box"
+
+
 class Submission(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
@@ -197,6 +210,18 @@ class Submission(models.Model):
     attack = models.CharField(max_length=64, blank=True)
     hidden = models.BooleanField(default=False)
     disqualified = models.BooleanField(default=False)
+    # What the participant says about the method (set at upload, editable by the owner); shown
+    # wherever the entry itself is shown. Services validate; the constraints are a backstop.
+    method = models.CharField(max_length=METHOD_MAX, blank=True, help_text="Method name.")
+    description = models.CharField(max_length=DESCRIPTION_MAX, blank=True)
+    paper_url = models.URLField(max_length=URL_MAX, blank=True)
+    code_url = models.URLField(max_length=URL_MAX, blank=True)
+    access = models.CharField(
+        max_length=16,
+        choices=Access.choices,
+        blank=True,
+        help_text="What the method uses of the models (empty: not stated).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -213,6 +238,22 @@ class Submission(models.Model):
                 condition=Q(is_baseline=False, owner__isnull=False)
                 | Q(is_baseline=True) & ~Q(attack=""),
                 name="submission_owner_or_baseline",
+            ),
+            models.CheckConstraint(
+                condition=Q(access__in=["", "white-box", "black-box"]),
+                name="submission_access_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(paper_url="")
+                | Q(paper_url__startswith="http://")
+                | Q(paper_url__startswith="https://"),
+                name="submission_paper_url_http",
+            ),
+            models.CheckConstraint(
+                condition=Q(code_url="")
+                | Q(code_url__startswith="http://")
+                | Q(code_url__startswith="https://"),
+                name="submission_code_url_http",
             ),
         ]
 

@@ -59,11 +59,18 @@ class Observations:
     shadow_population_in : ndarray of bool, shape (S, Z), optional
         Which shadows trained on which population point; None when no model trained on any (a
         reserved population). Attacks that need OUT models on z use only those.
+    shadow_robustness : ndarray of float in [0, 1], shape (S, P), optional
+        Fraction of a point and its perturbed copies whose released label is the point's class,
+        per shadow and point (:func:`attacks.label_only.model_robustness`). Needed by the
+        label-only attack.
+    target_robustness : ndarray of float in [0, 1], shape (T, K), optional
+        The same for every target on its own challenge points.
 
     Raises
     ------
     ValueError
-        If shapes disagree, a label or index is out of range, or an output is not finite.
+        If shapes disagree, a label or index is out of range, an output is not finite, or a
+        robustness lies outside [0, 1].
     """
 
     labels: np.ndarray
@@ -79,6 +86,8 @@ class Observations:
     target_grad_norms: np.ndarray | None = field(default=None)
     target_in: np.ndarray | None = field(default=None)
     shadow_population_in: np.ndarray | None = field(default=None)
+    shadow_robustness: np.ndarray | None = field(default=None)
+    target_robustness: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -142,6 +151,7 @@ class Observations:
         n_points = self.labels.shape[0]
         grads = self.shadow_grad_norms
         z_in = self.shadow_population_in
+        robust = self.shadow_robustness
         return replace(
             self,
             shadow_population_in=None if z_in is None else z_in[keep],
@@ -155,6 +165,8 @@ class Observations:
             target_grad_norms=None if grads is None else grads[held_out],
             target_ids=tuple(("shadow", int(s)) for s in held_out),
             target_in=self.shadow_in[held_out],
+            shadow_robustness=None if robust is None else robust[keep],
+            target_robustness=None if robust is None else robust[held_out],
         )
 
 
@@ -189,6 +201,8 @@ def _validate(obs: Observations) -> None:
         "target_grad_norms": (obs.target_grad_norms, (n_targets, n_per_target)),
         "target_in": (obs.target_in, (n_targets, n_per_target)),
         "shadow_population_in": (obs.shadow_population_in, (n_shadows, n_population)),
+        "shadow_robustness": (obs.shadow_robustness, (n_shadows, n_points)),
+        "target_robustness": (obs.target_robustness, (n_targets, n_per_target)),
     }
     for name, (array, shape) in expected.items():
         if array is not None and array.shape != shape:
@@ -231,3 +245,11 @@ def _validate(obs: Observations) -> None:
         if bad.size:
             index = np.unravel_index(bad[0], array.shape)
             raise ValueError(f"{name} is not finite at index {tuple(int(i) for i in index)}")
+    for name in ("shadow_robustness", "target_robustness"):
+        array = getattr(obs, name)
+        if array is None:
+            continue
+        bad = np.flatnonzero(~((array.ravel() >= 0.0) & (array.ravel() <= 1.0)))
+        if bad.size:
+            index = tuple(int(i) for i in np.unravel_index(bad[0], array.shape))
+            raise ValueError(f"{name} is {array.ravel()[bad[0]]} at index {index}, outside [0, 1]")

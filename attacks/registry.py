@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attacks import ensemble, shadow_based, shokri, thresholds
+from attacks import ensemble, label_only, shadow_based, shokri, thresholds
 from attacks.observations import ModelId, Observations
 
 __all__ = ["REGISTRY", "Attack", "get", "run"]
@@ -30,12 +30,17 @@ class Attack:
         One line for listings and leaderboards.
     white_box : bool
         Needs gradient norms in the observations.
+    needs_robustness : bool
+        Needs the label robustness of the observations (``shadow_robustness`` and
+        ``target_robustness``, :func:`attacks.label_only.model_robustness`); callers that did
+        not compute it skip the attack.
     """
 
     name: str
     function: Callable[[Observations], np.ndarray]
     summary: str
     white_box: bool = False
+    needs_robustness: bool = False
 
 
 REGISTRY: dict[str, Attack] = {
@@ -80,6 +85,12 @@ REGISTRY: dict[str, Attack] = {
             thresholds.gradient_norm,
             "white-box: small loss-gradient norm at the target's weights",
             white_box=True,
+        ),
+        Attack(
+            "label-only",
+            label_only.label_only,
+            "Choquette-Choo et al. 2021: labels robust to noise, calibrated by OUT shadows",
+            needs_robustness=True,
         ),
     )
 }

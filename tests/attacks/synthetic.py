@@ -30,8 +30,9 @@ def make_observations(
     """Observations of models whose true-class logit is a per-point difficulty plus ``shift`` on
     members plus Gaussian noise; other logits are standard normal. Half of every target's points
     are members (``target_in``), shadows are IN with probability one half, the population is OUT.
-    Gradient norms shrink as the true-class logit grows. With ``disjoint`` no two targets share a
-    challenge point (``n_points`` must be at least ``n_targets * per_target``).
+    Gradient norms shrink, and label robustness (a fraction of 31 queries) grows, as the
+    true-class logit grows. With ``disjoint`` no two targets share a challenge point
+    (``n_points`` must be at least ``n_targets * per_target``).
     """
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, n_classes, n_points)
@@ -62,6 +63,9 @@ def make_observations(
     def grads(true_logit: np.ndarray) -> np.ndarray:
         return np.exp(-true_logit + 0.3 * rng.normal(size=true_logit.shape))
 
+    def robustness(true_logit: np.ndarray) -> np.ndarray:
+        return rng.binomial(31, 1.0 / (1.0 + np.exp(-(true_logit - 1.0) / 2.0))) / 31
+
     pop_true = np.broadcast_to(population_difficulty, (n_shadows + n_targets, n_population))
     pop_logits = logits(pop_true, np.broadcast_to(population_labels, pop_true.shape))
     return Observations(
@@ -77,4 +81,6 @@ def make_observations(
         shadow_grad_norms=grads(shadow_true),
         target_grad_norms=grads(target_true),
         target_in=target_in,
+        shadow_robustness=robustness(shadow_true),
+        target_robustness=robustness(target_true),
     )

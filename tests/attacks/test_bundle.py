@@ -170,5 +170,7 @@ def test_without_a_reserved_population_reference_points_come_from_the_dataset(tm
     assert obs.shadow_population_in.any(), "some reference points are shadows' members"
     assert (~obs.shadow_population_in).any(axis=0).all(), "and each is OUT for some shadow"
     for name in attacks.REGISTRY:
+        if attacks.get(name).needs_robustness and obs.target_robustness is None:
+            continue
         scores = attacks.run(name, obs)
         assert all(np.all((s > 0) & (s < 1)) for s in scores.values()), name

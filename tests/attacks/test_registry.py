@@ -16,6 +16,10 @@ LEARNED = {"shokri", "ensemble"}
 """Attacks whose statistic is a trained classifier's output, which ties points by itself: a
 forest's vote fraction, an SVM on probability vectors whose true-class entries are all 1.0."""
 
+DISCRETE = {"label-only"}
+"""Attacks whose statistic takes few values by design: label-only's robustness is a fraction of
+its queries."""
+
 
 @pytest.fixture(scope="module")
 def weak():
@@ -44,6 +48,7 @@ def subset(obs, rows):
         target_grad_norms=obs.target_grad_norms[rows],
         target_ids=tuple(obs.target_ids[r] for r in rows),
         target_in=obs.target_in[rows],
+        target_robustness=obs.target_robustness[rows],
     )
 
 
@@ -91,7 +96,7 @@ def test_saturated_outputs_score_strictly_inside_the_unit_interval(name, saturat
     assert (scores > 0.0).all() and (scores < 1.0).all()
 
 
-@pytest.mark.parametrize("name", [name for name in NAMES if name not in LEARNED])
+@pytest.mark.parametrize("name", [name for name in NAMES if name not in LEARNED | DISCRETE])
 def test_saturated_outputs_that_differ_get_distinct_scores(name, saturated):
     # Every point's statistic differs, so as many distinct scores as points: no block of
     # confident points ties at the top of one global threshold.
@@ -110,6 +115,18 @@ def test_white_box_flag_marks_the_attacks_needing_gradients(weak):
         if attack.white_box:
             with pytest.raises(ValueError, match="gradient"):
                 attack.function(without)
+
+
+def test_needs_robustness_flag_marks_the_attacks_needing_robustness(weak):
+    without = replace(weak, shadow_robustness=None, target_robustness=None)
+    flagged = [attack for attack in attacks.REGISTRY.values() if attack.needs_robustness]
+    assert [attack.name for attack in flagged] == ["label-only"]
+    for attack in flagged:
+        with pytest.raises(ValueError, match="shadow_robustness and target_robustness are None"):
+            attack.function(without)
+    for attack in attacks.REGISTRY.values():
+        if not attack.needs_robustness and not attack.white_box:
+            attack.function(without)
 
 
 def test_run_rejects_scores_outside_the_unit_interval(weak, monkeypatch):

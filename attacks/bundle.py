@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +25,9 @@ import torch
 
 from attacks import outputs
 from attacks.observations import Observations
+from attacks.released import as_logits
 from benchmark.zoo.datasets import TensorData, load_dataset
+from benchmark.zoo.release import Defence
 from benchmark.zoo.splits import POPULATION, challenge_points, track_files
 from benchmark.zoo.tracks import TrackSpec
 
@@ -64,6 +66,9 @@ class Track:
     population : ndarray of int, shape (Z,)
         Dataset rows no model trains on.
     manifest : dict
+    defence : Defence
+        What the scenario releases of its models' outputs (a black-box track's; the vector
+        unchanged otherwise): every observation goes through it.
     """
 
     root: Path
@@ -72,6 +77,12 @@ class Track:
     architecture: str
     population: np.ndarray
     manifest: dict
+    defence: Defence = field(default_factory=Defence)
+
+    @property
+    def black_box(self) -> bool:
+        """True for a black-box track: its models are queried, never read (no gradients)."""
+        return self.manifest.get("access") == "black-box"
 
 
 def open_track(track_dir: str | Path, *, dataset: TensorData | None = None) -> Track:
@@ -137,6 +148,7 @@ def scenario_track(track: Track, scenario_dir: str | Path) -> Track:
     entry = track.manifest.get("folders", {}).get(Path(scenario_dir).name)
     if not isinstance(entry, dict):
         return track
+    track = replace(track, defence=Defence(**entry.get("release", {})))
     own_file = entry.get("population_file", f"{track.slug}.{POPULATION}")
     same_data = entry.get("dataset") == track.manifest.get("dataset") and own_file == (
         track.manifest.get("population_file", own_file)
@@ -308,7 +320,7 @@ def observe(
         "targets": targets,
         "queries": queries,
         "population": population,
-        "gradients": gradients,
+        "gradients": gradients and not track.black_box,
         "seed": seed,
     }
     every_dir = [d for _, d in shadows] + [d for _, _, d in target_models]
@@ -357,19 +369,21 @@ def _compute(
         }
     membership = [p.membership for p in points]
     known = all(m is not None for m in membership)
+
+    def seen(dirs: list[Path], x: torch.Tensor) -> np.ndarray:
+        """What an attacker sees of these models on ``x``: the scenario's release."""
+        return as_logits(outputs.logits(dirs, name, x, queries=queries, device=device), defence)
+
+    defence = track.defence
     return Observations(
         labels=y_points.numpy(),
-        shadow_logits=outputs.logits(shadow_dirs, name, x_points, queries=queries, device=device),
+        shadow_logits=seen(shadow_dirs, x_points),
         shadow_in=shadow_in,
         target_points=target_points,
-        target_logits=outputs.logits(target_dirs, name, x_targets, queries=queries, device=device),
+        target_logits=seen(target_dirs, x_targets),
         population_labels=data.y[torch.from_numpy(z)].numpy(),
-        shadow_population_logits=outputs.logits(
-            shadow_dirs, name, x_z, queries=queries, device=device
-        ),
-        target_population_logits=outputs.logits(
-            target_dirs, name, x_z, queries=queries, device=device
-        ),
+        shadow_population_logits=seen(shadow_dirs, x_z),
+        target_population_logits=seen(target_dirs, x_z),
         target_ids=tuple((phase, i) for phase, i, _ in target_models),
         target_in=np.stack([m.numpy() for m in membership if m is not None]) if known else None,
         shadow_population_in=shadow_population_in,

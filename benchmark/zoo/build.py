@@ -216,12 +216,29 @@ def manifest(track: TrackSpec) -> dict[str, Any]:
     """
     return {
         "track": track.slug,
+        "access": track.access,
         **_data_entry(track, None),
         "scenarios": [s.slug for s in track.scenarios],
         "folders": {
-            s.folder: {"scenario": s.slug, **_data_entry(track, s)} for s in track.scenarios
+            s.folder: {
+                "scenario": s.slug,
+                **_data_entry(track, s),
+                "recipe": _recipe(s),
+                "release": dataclasses.asdict(s.defence),
+            }
+            for s in track.scenarios
         },
     }
+
+
+def _recipe(scenario: ScenarioSpec) -> dict[str, Any]:
+    """How the scenario's models trained, for participants who train shadows (a black-box
+    bundle holds no weights): the [training] values and the privacy of training."""
+    recipe: dict[str, Any] = dataclasses.asdict(scenario.training)
+    recipe["epsilon"] = "inf" if not scenario.private else scenario.epsilon
+    if scenario.private:
+        recipe |= {"delta": scenario.delta, "clip": scenario.clip}
+    return recipe
 
 
 @functools.lru_cache(maxsize=32)
@@ -266,6 +283,7 @@ def train_config(
         momentum=t.momentum,
         dp=dp_settings(track, scenario),
         shuffle=t.shuffle,
+        weight_decay=t.weight_decay,
     )
 
 

@@ -104,6 +104,44 @@ def _layout(track: TrackSpec) -> str:
     return "\n".join((name.ljust(width) + about).rstrip() for name, about in entries)
 
 
+def _black_box(track: TrackSpec) -> str:
+    """How a black-box track's models are queried (empty for a white-box track)."""
+    if not track.black_box:
+        return ""
+    limits = track.limits
+    rows = "\n".join(f"| `{s.slug}` | {s.defence.describe()} |" for s in track.scenarios)
+    return f"""
+## Querying the models (a black-box track)
+
+This bundle holds no weights: the models (train ones included, their membership above) are
+queried through the platform, as a prediction API. Each scenario releases its models' outputs
+through its defences; `<track>.dataset.json` describes every scenario's architecture and
+training recipe (`folders.<folder>.recipe`) and its release (`folders.<folder>.release`).
+
+| scenario | release |
+|---|---|
+{rows}
+
+`POST /api/v1/tracks/{track.slug}/query/` with `{{"model": "<scenario>/<phase>/<index>",
+"inputs": [[...], ...]}}` answers `{{"outputs": [...]}}`: one released probability vector per
+input, or one label for a label-only scenario. Any point of the dataset's feature space may be
+sent. Each participant may query {limits.queries_per_day:,} rows a UTC day on this track, at
+most {limits.query_batch:,} per request; the `X-Query-Budget-Remaining` header says what is
+left. In Python (no Django needed):
+
+```python
+from attacks.remote import RemoteOracle
+
+oracle = RemoteOracle("https://<platform>", token="<your API token>", track="{track.slug}",
+                      model="{track.scenarios[0].slug}/train/0")
+released = oracle.query(points.x.numpy())  # shape (N, C), or (N,) labels
+```
+
+`attacks.remote.observe_remote` gathers every model's released outputs on the challenge and
+population points into the observations every reference attack reads.
+"""
+
+
 def bundle_readme(track: TrackSpec, manifest: Mapping[str, Any]) -> str:
     """The Markdown README of ``track``'s participant bundle.
 
@@ -122,10 +160,11 @@ def bundle_readme(track: TrackSpec, manifest: Mapping[str, Any]) -> str:
     first = track.scenarios[0].folder
     pattern = _folder_pattern(track)
     dataset = manifest["dataset"]
+    weights = "" if track.black_box else "`model.pt`, "
     hidden_seeds = (
-        "`model.pt`, `seed_challenge`, `seed_training`"
+        f"{weights}`seed_challenge`, `seed_training`"
         if track.reveal_training_seeds
-        else "`model.pt`, `seed_challenge`"
+        else f"{weights}`seed_challenge`"
     )
     rows = "\n".join(
         f"| `{s.slug}` | `{slug}/{s.folder}/` | {_privacy(s)} | {_own_data(track, s)} |"
@@ -192,7 +231,7 @@ final leaderboard).
 `solution.csv` (train models only) is one row of {2 * m} comma-separated 0/1 values, 1 for a
 member, in the order of the model's challenge points. Dev and final models hold
 {hidden_seeds} and no membership.
-
+{_black_box(track)}
 ## Rebuilding the challenge points
 
 Install the MIA Arena repository (`pip install` of its checkout; `benchmark.zoo` needs no

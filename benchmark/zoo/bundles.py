@@ -165,7 +165,8 @@ def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: s
     """Zip the participant tree of ``track`` for download (no dev/final membership).
 
     The zip holds ``README.md``, ``<track>.dataset.json`` and ``<track>.population.csv``
-    beside ``<track>/``, which holds the scenario folders only.
+    beside ``<track>/``, which holds the scenario folders only. A black-box track's zip holds
+    no ``model.pt``: seeds, train solutions and the manifest's recipe only.
 
     Parameters
     ----------
@@ -209,6 +210,8 @@ def zip_participant_bundle(track: TrackSpec, out_dir: str | Path, destination: s
                     continue
                 relative = path.relative_to(root.parent)
                 phase = relative.parts[2]
+                if path.name == "model.pt" and track.black_box:
+                    continue  # participants query a black-box track's models, never hold them
                 if phase in ("dev", "final"):
                     if path.name in ("seed_membership", "solution.csv"):
                         raise ValueError(f"{relative} leaks membership of a {phase} model")

@@ -33,6 +33,7 @@ Phase = Literal["train", "dev", "final"]
 Optimizer = Literal["adam", "sgd"]
 Dtype = Literal["auto", "float32", "bfloat16"]
 Accountant = Literal["prv", "rdp"]
+Access = Literal["white-box", "black-box"]
 Metric = Literal[
     "TPR_FPR_10",
     "TPR_FPR_100",
@@ -48,6 +49,7 @@ PHASES: tuple[str, ...] = get_args(Phase)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 DTYPES: tuple[str, ...] = get_args(Dtype)
 ACCOUNTANTS: tuple[str, ...] = get_args(Accountant)
+ACCESS_MODES: tuple[str, ...] = get_args(Access)
 PRIMARY_METRICS: tuple[str, ...] = get_args(Metric)
 
 TRAINING_HINT = "(n is training_size: a top-level training = N clashes with [training])"
@@ -147,6 +149,7 @@ Moment = Annotated[
 OptimizerName = Annotated[Optimizer, _choice(Optimizer)]
 DtypeName = Annotated[Dtype, _choice(Dtype)]
 AccountantName = Annotated[Accountant, _choice(Accountant)]
+AccessName = Annotated[Access, _choice(Access)]
 MetricName = Annotated[Metric, _choice(Metric)]
 DatasetName = Annotated[str, Strict(), rule("must be a string"), _registered("dataset")]
 ArchitectureName = Annotated[str, Strict(), rule("must be a string"), _registered("architecture")]

@@ -18,6 +18,7 @@ from pydantic_core import core_schema
 
 from benchmark.zoo.tracks.rules import (
     PHASES,
+    AccessName,
     AccountantName,
     ArchitectureName,
     Count,
@@ -67,6 +68,12 @@ class TrainingSpec:
         "members first, as MICO's epsilon = inf loaders did. DP-SGD always samples Poisson "
         "batches.",
     )
+    weight_decay: NonNegative = Field(
+        0.0,
+        description="L2 regularisation (Shokri et al.'s lambda): weight_decay * w is added to "
+        "every gradient, as torch's optimisers do (loss + lambda/2 |w|^2); under DP-SGD after "
+        "clipping and noise.",
+    )
 
 
 @dataclass(frozen=True, kw_only=True, config=_TABLE)
@@ -96,6 +103,14 @@ class LimitsSpec:
     total: Count = Field(description="Submissions per participant in all.")
     invalid_per_day: Size = Field(description="Invalid submissions per participant per day.")
     max_bytes: Count = Field(description="Largest submission zip, in bytes (MICO: 2 MB).")
+    queries_per_day: Size = Field(
+        1_000_000,
+        description="Rows a participant may query per UTC day on a black-box track, all its "
+        "models together.",
+    )
+    query_batch: Count = Field(
+        1_000, description="Most rows in one query request of a black-box track."
+    )
 
 
 @dataclass(frozen=True, kw_only=True, config=_TABLE)
@@ -164,6 +179,20 @@ class ScenarioTable(BaseModel):
     lr_gamma: Positive | None = Field(None, description="Overrides [training].lr_gamma.")
     momentum: NonNegative | None = Field(None, description="Overrides [training].momentum.")
     shuffle: Flag | None = Field(None, description="Overrides [training].shuffle.")
+    weight_decay: NonNegative | None = Field(
+        None, description="Overrides [training].weight_decay (an L2 defence)."
+    )
+    temperature: Positive = Field(
+        1.0,
+        description="Release: softmax temperature of the released vectors (above 1 flattens them).",
+    )
+    top_k: Count | None = Field(
+        None, description="Release: only the k largest probabilities, the others as 0."
+    )
+    decimals: Size | None = Field(
+        None, description="Release: every probability rounded to this many decimals."
+    )
+    label_only: Flag = Field(False, description="Release: only the predicted class.")
 
 
 class TrackFile(BaseModel):
@@ -194,6 +223,11 @@ class TrackFile(BaseModel):
     chunk: Count = Field(description="Models trained together by one zoo task.")
     reveal_training_seeds: Flag = Field(
         False, description="Reveal seed_training of dev and final models (DP distinguisher)."
+    )
+    access: AccessName = Field(
+        "white-box",
+        description="white-box: the bundle holds the weights; black-box: it holds none, and "
+        "participants query the models through the API (a scenario's release keys apply).",
     )
     primary: MetricName = Field("TPR_FPR_1000", description="Ranking metric.")
     accountant: AccountantName = Field(

@@ -10,6 +10,7 @@ import dataclasses
 import math
 from typing import TypeVar
 
+from benchmark.zoo.release import Defence
 from benchmark.zoo.tracks.schema import (
     LimitsSpec,
     ModelCounts,
@@ -33,6 +34,8 @@ class ScenarioSpec:
 
     ``epsilon`` is ``math.inf`` for plain (non-DP) training. ``folder`` is the scenario's folder
     in the bundle and in submissions (``<track>_<scenario>`` unless the file names one).
+    ``defence`` is what a black-box track releases of its models' outputs (none on a white-box
+    track, whose participants hold the weights).
     """
 
     slug: str
@@ -49,6 +52,7 @@ class ScenarioSpec:
     population: int
     challenge: int
     training_size: int
+    defence: Defence = dataclasses.field(default_factory=Defence)
 
     @property
     def private(self) -> bool:
@@ -84,6 +88,12 @@ class TrackSpec:
     phases: PhasesSpec
     scenarios: tuple[ScenarioSpec, ...]
     eps_error: float = 0.01
+    access: str = "white-box"
+
+    @property
+    def black_box(self) -> bool:
+        """True when participants query the models instead of downloading them."""
+        return self.access == "black-box"
 
     def scenario(self, slug: str) -> ScenarioSpec:
         """The scenario named ``slug``."""
@@ -118,6 +128,12 @@ def _scenario(table: ScenarioTable, file: TrackFile) -> ScenarioSpec:
         population=_own(table.population, file.population),
         challenge=_own(table.challenge, file.challenge),
         training_size=_own(table.training_size, file.training_size),
+        defence=Defence(
+            temperature=table.temperature,
+            top_k=table.top_k,
+            decimals=table.decimals,
+            label_only=table.label_only,
+        ),
     )
 
 
@@ -143,9 +159,31 @@ def _problems(file: TrackFile, scenarios: tuple[ScenarioSpec, ...]) -> list[str]
             problems.append(f"{at}.training_size must exceed challenge ({m}), got {n}")
         elif n <= m and table.challenge is not None:
             problems.append(f"{at}.challenge must be below training_size ({n}), got {m}")
+        problems += _release_problems(at, table, file)
     repeated = _repeated(scenarios, "slug")
     # a repeated slug repeats its default folder: say it once
     return problems + (repeated or _repeated(scenarios, "folder"))
+
+
+_RELEASE_KEYS = ("temperature", "top_k", "decimals", "label_only")
+
+
+def _release_problems(at: str, table: ScenarioTable, file: TrackFile) -> list[str]:
+    """A release defends only a black-box track, and a label releases no vector to shape."""
+    given = [key for key in _RELEASE_KEYS if key in table.model_fields_set]
+    if given and file.access != "black-box":
+        return [
+            f'{at}.{key} is only for black-box tracks (access = "black-box"): on a white-box '
+            "track participants hold the weights"
+            for key in given
+        ]
+    if table.label_only:
+        return [
+            f"{at}.{key} does not apply with label_only (a label is released, not a vector)"
+            for key in given
+            if key != "label_only"
+        ]
+    return []
 
 
 def _repeated(scenarios: tuple[ScenarioSpec, ...], key: str) -> list[str]:
@@ -188,6 +226,7 @@ def resolve(file: TrackFile) -> TrackSpec:
         primary=file.primary,
         accountant=file.accountant,
         eps_error=file.eps_error,
+        access=file.access,
         train_defaults=file.training,
         limits=file.limits,
         phases=file.phases,

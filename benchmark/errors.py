@@ -22,6 +22,17 @@ class SubmissionInvalid(ApplicationError):
     """The zip does not match the track; ``extra["problems"]`` lists every problem."""
 
 
+class MetadataInvalid(ApplicationError):
+    """A submission's metadata breaks a rule; ``extra["fields"]`` maps each bad field to its
+    problems, as the API's serializer errors do."""
+
+
+class NotOwner(ApplicationError):
+    """Only the owner of a row may do this."""
+
+    status_code = 403
+
+
 class QuotaExceeded(ApplicationError):
     status_code = 429
 

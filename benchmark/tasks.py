@@ -107,6 +107,10 @@ def _zoo_abandon(track_id: int, chunk_index: int | None = None, *, message: str)
     services.zoo_build_fail(track_id=track_id, message=f"{where}: {message}")
 
 
+def _email_abandon(email_id: int, *, message: str) -> None:
+    services.email_abandon(email_id=email_id, reason=message)
+
+
 @job_task(
     "benchmark.score_submission",
     requeue_after=120,
@@ -173,3 +177,27 @@ def zoo_import(track_id: int, release: str, solutions: str) -> None:
 )
 def run_attack(track_id: int, attack: str, by_id: int | None = None) -> None:
     services.attack_run(track_id=track_id, attack=attack, by_id=by_id)
+
+
+@job_task(
+    "benchmark.send_email",
+    requeue_after=120,
+    max_attempts=8,
+    soft_time_limit=120,
+    abandon=_email_abandon,
+)
+def send_email(email_id: int) -> None:
+    """Send one message; a mail server that is down is tried again, 8 times over about ten
+    minutes (the jobs' growing delays), then the message is given up."""
+    services.email_send(email_id=email_id)
+
+
+@job_task(
+    "benchmark.notify_reveal",
+    requeue_after=300,
+    max_attempts=3,
+    soft_time_limit=600,
+)
+def notify_reveal(track_id: int) -> None:
+    """Queue the reveal's messages to the participants of a track who asked for them."""
+    services.reveal_notify(track_id=track_id)

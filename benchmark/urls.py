@@ -1,14 +1,22 @@
+from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from benchmark import views
+from benchmark.forms import PasswordResetForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/email/", views.account_email, name="account-email"),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=PasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("tracks/<slug:slug>/", views.track_detail, name="track-detail"),
     path("tracks/<slug:slug>/submit/", views.submission_upload, name="submission-upload"),
@@ -18,4 +26,9 @@ urlpatterns = [
     path("tracks/<slug:slug>/rescore/", views.track_rescore, name="track-rescore"),
     path("tracks/<slug:slug>/attacks/", views.track_attack, name="track-attack"),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission-detail"),
+    path(
+        "submissions/<int:submission_id>/metadata/",
+        views.submission_metadata,
+        name="submission-metadata",
+    ),
 ]

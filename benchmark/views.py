@@ -7,9 +7,11 @@ draws them.
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,15 +19,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from benchmark import selectors, services
-from benchmark.errors import ApplicationError
-from benchmark.forms import AttackRunForm, SignupForm, SubmissionUploadForm
-from benchmark.models import Track
+from benchmark.errors import ApplicationError, MetadataInvalid, NotOwner
+from benchmark.forms import (
+    AttackRunForm,
+    EmailPreferencesForm,
+    SignupForm,
+    SubmissionMetadataForm,
+    SubmissionUploadForm,
+)
+from benchmark.models import Submission, Track
 from benchmark.page_selectors import (
     METRIC_LABELS,
     leaderboard_table,
     scenario_headers,
     submission_rows,
 )
+from benchmark.services.submissions import METADATA_FIELDS
 
 PHASES = ("dev", "final")
 # Rows of the leaderboard shown on the track page, and per page of the leaderboard page.
@@ -56,6 +65,13 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     status = 400 if form.errors else 200
     return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+def _field_errors(form: forms.Form, error: MetadataInvalid) -> None:
+    """Put a service's per-field problems on the form's fields."""
+    for name, reasons in error.extra.get("fields", {}).items():
+        for reason in reasons:
+            form.add_error(name if name in form.fields else None, reason)
 
 
 def _board(
@@ -124,10 +140,18 @@ def submission_upload(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _track_page(request, track, form=form, status=400)
     upload = form.cleaned_data["file"]
+    metadata = {name: form.cleaned_data[name] for name in METADATA_FIELDS}
     try:
         submission = services.submission_create(
-            track=track, user=request.user, upload=upload.read(), filename=upload.name
+            track=track,
+            user=request.user,
+            upload=upload.read(),
+            filename=upload.name,
+            metadata=metadata,
         )
+    except MetadataInvalid as error:
+        _field_errors(form, error)
+        return _track_page(request, track, form=form, status=error.status_code)
     except ApplicationError as error:
         return _track_page(request, track, form=form, refusal=error, status=error.status_code)
     messages.success(request, f"Submission #{submission.pk} accepted; it is being scored.")
@@ -171,16 +195,73 @@ def my_submissions(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "benchmark/my_submissions.html", context)
 
 
-@require_GET
-def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
-    submission = selectors.submission_get(submission_id=submission_id, user=request.user)
+def _submission_page(
+    request: HttpRequest,
+    submission: Submission,
+    *,
+    metadata_form: SubmissionMetadataForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    mine = submission.owner_id is not None and submission.owner_id == request.user.pk
+    if mine and metadata_form is None:
+        metadata_form = SubmissionMetadataForm(
+            initial={name: getattr(submission, name) for name in METADATA_FIELDS}
+        )
     context = {
         "submission": submission,
         "track": submission.track,
         "detail": selectors.submission_detail(submission=submission, user=request.user),
         "figures": selectors.submission_figures(submission=submission, user=request.user),
+        "metadata_form": metadata_form if mine else None,
     }
-    return render(request, "benchmark/submission_detail.html", context)
+    return render(request, "benchmark/submission_detail.html", context, status=status)
+
+
+@require_GET
+def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
+    submission = selectors.submission_get(submission_id=submission_id, user=request.user)
+    return _submission_page(request, submission)
+
+
+@require_POST
+@login_required
+def submission_metadata(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """The owner's edit of a submission's metadata (the form on its page)."""
+    submission = selectors.submission_get(submission_id=submission_id, user=request.user)
+    form = SubmissionMetadataForm(request.POST)
+    try:
+        if form.is_valid():
+            services.submission_metadata_update(
+                submission=submission, user=request.user, values=form.cleaned_data
+            )
+            messages.success(request, "The method's description is saved.")
+            return redirect("submission-detail", submission_id=submission.pk)
+    except NotOwner as error:
+        raise PermissionDenied(error.message) from error
+    except MetadataInvalid as error:
+        _field_errors(form, error)
+    return _submission_page(request, submission, metadata_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_email(request: HttpRequest) -> HttpResponse:
+    """Which notices the signed-in participant gets by e-mail."""
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    preferences = selectors.email_preferences_get(user=user)
+    form = EmailPreferencesForm(
+        request.POST or None,
+        initial={
+            "submission_results": preferences.submission_results,
+            "final_reveal": preferences.final_reveal,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        services.email_preferences_update(user=user, **form.cleaned_data)
+        messages.success(request, "Your e-mail preferences are saved.")
+        return redirect("account-email")
+    return render(request, "registration/account_email.html", {"form": form})
 
 
 def _staff_track(request: HttpRequest, slug: str) -> Track:

@@ -162,10 +162,26 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", defa
 ARENA_MAX_REQUEST_BYTES = env.int("ARENA_MAX_REQUEST_BYTES", default=5_000_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 
-EMAIL_BACKEND = env.str(
-    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
-DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="arena@localhost")
+# --- E-mail ---------------------------------------------------------------------------------
+# EMAIL_URL chooses the backend (django-environ's forms): consolemail:// by default (messages
+# are printed in the log of the worker that sends them), smtp://user:password@host:port,
+# smtp+tls://... (STARTTLS) or smtp+ssl://... Every message, password resets included, is a row
+# sent by a worker on the `scoring` queue (benchmark/services/emails.py), never in a request;
+# EMAIL_TIMEOUT bounds each attempt. Links in messages start with ARENA_SITE_URL.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_EMAIL.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_EMAIL.get("EMAIL_USE_SSL", False))
+if _EMAIL.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = _EMAIL["EMAIL_FILE_PATH"]
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="arena@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ARENA_SITE_URL = env.str("ARENA_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -35,3 +35,25 @@ class StrictFloatField(serializers.FloatField):
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
         return float(super().to_internal_value(data))
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's ``CharField`` turns the numbers ``7`` and ``0.5`` into strings."""
+
+    default_error_messages = {"not_text": "A JSON string is required."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_text")
+        return str(super().to_internal_value(data))
+
+
+class StrictURLField(serializers.URLField):
+    """A URL, as a JSON string only (see :class:`StrictCharField`)."""
+
+    default_error_messages = {"not_text": "A JSON string is required."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_text")
+        return str(super().to_internal_value(data))

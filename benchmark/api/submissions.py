@@ -1,4 +1,5 @@
-"""Submissions over REST: upload a zip, list mine, one submission's status and scores."""
+"""Submissions over REST: upload a zip (with what it is: the metadata), list mine, one
+submission's status and scores, and its owner's edits of the metadata."""
 
 from typing import Any
 
@@ -9,12 +10,64 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from benchmark import selectors, services
+from benchmark.api.fields import StrictCharField, StrictURLField
 from benchmark.api.schema import error_response
+from benchmark.models import DESCRIPTION_MAX, METHOD_MAX, URL_MAX, Access
+from benchmark.services.submissions import HTTP_URL
 
 ERROR_RESPONSE = error_response("see `message`")
 
 
-class SubmissionSummarySerializer(serializers.Serializer):
+class SubmissionMetadataSerializer(serializers.Serializer):
+    """What a participant says about a submission's method; every field optional, an empty
+    string clears it."""
+
+    class Meta:
+        ref_name = "SubmissionMetadataInput"
+
+    method = StrictCharField(
+        max_length=METHOD_MAX,
+        allow_blank=True,
+        required=False,
+        help_text="The method's name, shown on the leaderboard.",
+    )
+    description = StrictCharField(
+        max_length=DESCRIPTION_MAX,
+        allow_blank=True,
+        required=False,
+        help_text="A short description.",
+    )
+    paper_url = StrictURLField(
+        max_length=URL_MAX,
+        allow_blank=True,
+        required=False,
+        validators=[HTTP_URL],
+        help_text="An http(s) link to the paper.",
+    )
+    code_url = StrictURLField(
+        max_length=URL_MAX,
+        allow_blank=True,
+        required=False,
+        validators=[HTTP_URL],
+        help_text="An http(s) link to the code.",
+    )
+    access = serializers.ChoiceField(
+        choices=Access.choices,
+        allow_blank=True,
+        required=False,
+        help_text="What the method uses of the models: white-box or black-box.",
+    )
+
+
+class MetadataOutputFields(serializers.Serializer):
+    method = serializers.CharField()
+    description = serializers.CharField()
+    paper_url = serializers.CharField()
+    code_url = serializers.CharField()
+    access = serializers.CharField(help_text="white-box, black-box, or empty (not stated)")
+
+
+class SubmissionSummarySerializer(MetadataOutputFields):
     id = serializers.IntegerField()
     track = serializers.CharField(source="track.slug")
     filename = serializers.CharField()
@@ -31,7 +84,7 @@ class TrackSubmissionsApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
 
-    class CreateInputSerializer(serializers.Serializer):
+    class CreateInputSerializer(SubmissionMetadataSerializer):
         class Meta:
             ref_name = "TrackSubmissionsCreateInput"
 
@@ -49,7 +102,10 @@ class TrackSubmissionsApi(APIView):
         request={"multipart/form-data": CreateInputSerializer},
         responses={
             202: SubmissionSummarySerializer,
-            400: error_response("invalid zip: `extra.problems` lists every problem"),
+            400: error_response(
+                "invalid zip: `extra.problems` lists every problem; or invalid metadata:"
+                " `extra.fields` names the field (nothing counted)"
+            ),
             403: ERROR_RESPONSE,
             409: ERROR_RESPONSE,
             413: ERROR_RESPONSE,
@@ -61,10 +117,11 @@ class TrackSubmissionsApi(APIView):
         track = selectors.track_get(slug=slug, user=request.user)
         serializer = self.CreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        upload = serializer.validated_data["file"]
+        metadata = dict(serializer.validated_data)
+        upload = metadata.pop("file")
         data = upload.read()  # bounded: RequestSizeLimitMiddleware refused larger bodies unread
         submission = services.submission_create(
-            track=track, user=request.user, upload=data, filename=upload.name
+            track=track, user=request.user, upload=data, filename=upload.name, metadata=metadata
         )
         return Response(
             SubmissionSummarySerializer(submission).data, status=status.HTTP_202_ACCEPTED
@@ -72,11 +129,15 @@ class TrackSubmissionsApi(APIView):
 
 
 class SubmissionDetailApi(APIView):
-    """Status, errors and scores of a submission (final scores only after the reveal)."""
+    """Status, errors, metadata and scores of a submission (final scores only after the
+    reveal, ``GET``); its owner edits the metadata (``PATCH``)."""
 
-    permission_classes = [permissions.AllowAny]
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "PATCH":
+            return [permissions.IsAuthenticated()]
+        return [permissions.AllowAny()]
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(MetadataOutputFields):
         class Meta:
             ref_name = "SubmissionDetailOutput"
 
@@ -108,4 +169,25 @@ class SubmissionDetailApi(APIView):
         detail: dict[str, Any] = selectors.submission_detail(
             submission=submission, user=request.user
         )
+        return Response(self.OutputSerializer(detail).data)
+
+    @extend_schema(
+        request=SubmissionMetadataSerializer,
+        responses={
+            200: OutputSerializer,
+            400: error_response("invalid metadata: `extra.fields` names the field"),
+            403: error_response("not the submission's owner (organizers included)"),
+            404: error_response("no such submission, or not yours to see"),
+        },
+        summary="Edit a submission's metadata (its owner)",
+        description="Only the fields sent change; an empty string clears one.",
+    )
+    def patch(self, request: Request, submission_id: int) -> Response:
+        submission = selectors.submission_get(submission_id=submission_id, user=request.user)
+        serializer = SubmissionMetadataSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        submission = services.submission_metadata_update(
+            submission=submission, user=request.user, values=serializer.validated_data
+        )
+        detail = selectors.submission_detail(submission=submission, user=request.user)
         return Response(self.OutputSerializer(detail).data)

@@ -15,6 +15,7 @@ from benchmark import selectors, services
 from benchmark.api.schema import error_response
 from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import Track
+from benchmark.services.submissions import METADATA_FIELDS
 
 PHASE_PARAMETER = OpenApiParameter(
     "phase", str, enum=["dev", "final"], default="dev", description="Leaderboard phase."
@@ -144,6 +145,11 @@ class LeaderboardRowSerializer(serializers.Serializer):
     score = serializers.FloatField()
     ci = serializers.ListField(child=serializers.FloatField())
     tied_with_above = serializers.BooleanField()
+    method = serializers.CharField(help_text="The entry's method name (empty: not given).")
+    description = serializers.CharField()
+    paper_url = serializers.CharField()
+    code_url = serializers.CharField()
+    access = serializers.CharField(help_text="white-box, black-box, or empty (not stated)")
     per_scenario = serializers.DictField(child=serializers.DictField())
 
 
@@ -176,7 +182,8 @@ class LeaderboardApi(APIView):
 
 
 class LeaderboardCsvApi(APIView):
-    """The leaderboard as CSV: one line per entry, a column per scenario and metric."""
+    """The leaderboard as CSV: one line per entry, its metadata, a column per scenario and
+    metric."""
 
     permission_classes = [permissions.AllowAny]
 
@@ -195,7 +202,7 @@ class LeaderboardCsvApi(APIView):
         response["Content-Disposition"] = f'attachment; filename="{track.slug}-{phase}.csv"'
         writer = csv.writer(response)
         header = ["rank", "username", "baseline", "submission_id", "score", "ci_low", "ci_high"]
-        header.append("tied_with_above")
+        header += ["tied_with_above", *METADATA_FIELDS]
         header += [f"{slug}:{metric}" for slug in board["scenarios"] for metric in metrics]
         writer.writerow(header)
         for row in board["rows"]:
@@ -207,12 +214,20 @@ class LeaderboardCsvApi(APIView):
                 row["score"],
                 *row["ci"],
                 int(row["tied_with_above"]),
+                *(_inert(row[name]) for name in METADATA_FIELDS),
             ]
             for slug in board["scenarios"]:
                 cells = row["per_scenario"].get(slug, {})
                 line += [cells.get(metric, "") for metric in metrics]
             writer.writerow(line)
         return response
+
+
+def _inert(text: str) -> str:
+    """A participant's text as a CSV cell no spreadsheet runs: a leading ``=``, ``+``, ``-``,
+    ``@``, tab or carriage return makes Excel and LibreOffice read a formula (OWASP's "CSV
+    injection"), so such a cell gets a leading apostrophe."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class BundleDownloadApi(APIView):

@@ -1,6 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from benchmark.api.accounts import EmailPreferencesApi
 from benchmark.api.auth import TokenCreateApi
 from benchmark.api.organizers import (
     SubmissionFlagsApi,
@@ -20,6 +21,7 @@ from benchmark.api.tracks import (
 
 urlpatterns = [
     path("auth/token/", TokenCreateApi.as_view(), name="api-token"),
+    path("account/email/", EmailPreferencesApi.as_view(), name="api-account-email"),
     path("tracks/", TrackListApi.as_view(), name="api-tracks"),
     path("tracks/<slug:slug>/", TrackDetailApi.as_view(), name="api-track"),
     path("tracks/<slug:slug>/leaderboard/", LeaderboardApi.as_view(), name="api-leaderboard"),

@@ -1,5 +1,6 @@
 """Functions that read. Views, API views, tasks and commands call these."""
 
+from benchmark.selectors.emails import email_preferences_get
 from benchmark.selectors.health import health_report
 from benchmark.selectors.leaderboard import (
     chosen_submissions,
@@ -24,6 +25,7 @@ from benchmark.selectors.tracks import (
 __all__ = [
     "bundle_checksum",
     "chosen_submissions",
+    "email_preferences_get",
     "final_visible",
     "health_report",
     "leaderboard_figures",

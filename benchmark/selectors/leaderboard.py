@@ -20,6 +20,7 @@ from benchmark.models import (
     Track,
 )
 from benchmark.services.scores import SCORER_VERSION
+from benchmark.services.submissions import METADATA_FIELDS
 from scoring.figures import roc_figure
 
 PHASES = ("dev", "final")
@@ -102,7 +103,9 @@ def leaderboard_for_phase(
         ``scenarios`` (slugs in track order) and ``rows``: participants ranked by the primary
         metric averaged over scenarios (``rank`` 1, 2, ...; ``tied_with_above`` when a paired
         bootstrap over models does not separate the entry from the one above at 95%), with the
-        baselines interleaved by score as unranked rows (``rank`` None, ``is_baseline``).
+        baselines interleaved by score as unranked rows (``rank`` None, ``is_baseline``). Each
+        row carries its submission's metadata (``method``, ``description``, ``paper_url``,
+        ``code_url``, ``access``): an entry's metadata is shown exactly where the entry is.
         Before the reveal, the final phase has no rows for anyone but staff.
     """
     check_phase(phase)
@@ -157,6 +160,7 @@ def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[
             "submission__owner__username",
             "submission__is_baseline",
             "submission__attack",
+            *(f"submission__{name}" for name in METADATA_FIELDS),
         )
     )
     rows = [
@@ -169,6 +173,7 @@ def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[
             "score": score,
             "ci": [low, high],
             "tied_with_above": False,
+            **dict(zip(METADATA_FIELDS, metadata, strict=True)),
             "per_scenario": per_scenario if details else {},
         }
         for (
@@ -180,6 +185,7 @@ def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[
             username,
             is_baseline,
             attack,
+            *metadata,
         ) in entries
     ]
     ranked = [row for row in rows if not row["is_baseline"]]

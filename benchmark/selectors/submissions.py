@@ -42,8 +42,9 @@ def _current_scores(submission: Submission, user: AnyUser) -> QuerySet[ScenarioS
 
 
 def submission_detail(*, submission: Submission, user: AnyUser) -> dict[str, Any]:
-    """Status, errors, the files of the zip not scored (``notices``) and scores per scenario
-    and phase (final only after the reveal)."""
+    """Status, errors, the files of the zip not scored (``notices``), the metadata (method,
+    description, paper and code URLs, access) and scores per scenario and phase (final only
+    after the reveal)."""
     scores: dict[str, dict[str, Any]] = {}
     for score in _current_scores(submission, user).defer("roc"):
         scores.setdefault(score.scenario.slug, {})[score.phase] = {
@@ -69,6 +70,11 @@ def submission_detail(*, submission: Submission, user: AnyUser) -> dict[str, Any
         "attack": submission.attack,
         "hidden": submission.hidden,
         "disqualified": submission.disqualified,
+        "method": submission.method,
+        "description": submission.description,
+        "paper_url": submission.paper_url,
+        "code_url": submission.code_url,
+        "access": submission.access,
         "final_visible": final_visible(track=submission.track, user=user),
         "scores": scores,
     }

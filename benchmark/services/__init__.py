@@ -4,8 +4,20 @@ from django.utils import timezone
 
 from benchmark.models import WorkerHeartbeat
 from benchmark.services.baselines import attack_queue, attack_run
+from benchmark.services.emails import (
+    email_abandon,
+    email_password_reset_queue,
+    email_preferences_update,
+    email_send,
+    reveal_notify,
+)
 from benchmark.services.scores import submission_abandon, submission_score
-from benchmark.services.submissions import submission_create, submission_set_flags
+from benchmark.services.submissions import (
+    metadata_clean,
+    submission_create,
+    submission_metadata_update,
+    submission_set_flags,
+)
 from benchmark.services.ties import leaderboard_compare
 from benchmark.services.tracks import track_create, track_import, track_rescore, track_reveal
 from benchmark.services.zoo import (
@@ -29,10 +41,17 @@ def heartbeat_record(*, hostname: str, queue: str) -> WorkerHeartbeat:
 __all__ = [
     "attack_queue",
     "attack_run",
+    "email_abandon",
+    "email_password_reset_queue",
+    "email_preferences_update",
+    "email_send",
     "heartbeat_record",
     "leaderboard_compare",
+    "metadata_clean",
+    "reveal_notify",
     "submission_abandon",
     "submission_create",
+    "submission_metadata_update",
     "submission_score",
     "submission_set_flags",
     "track_create",

@@ -6,6 +6,7 @@ from django.utils import timezone
 import scoring
 from benchmark.models import LeaderboardEntry, ScenarioScore, Submission
 from benchmark.services import io
+from benchmark.services.emails import submission_result_notify
 from benchmark.services.jobs import job_enqueue
 from benchmark.services.submissions import quota_refund
 
@@ -112,12 +113,20 @@ def leaderboard_entries(
     return entries
 
 
-def _finish(
-    submission_id: int, *, attempt: int, status: str, message: str = "", errors: list | None = None
-) -> None:
-    Submission.objects.filter(
-        pk=submission_id, status=Submission.Status.SCORING, scoring_attempts=attempt
-    ).update(status=status, message=message, errors=errors or [], status_changed_at=timezone.now())
+def _fail(submission_id: int, *, attempt: int, message: str, errors: list) -> None:
+    """Fail the submission for a problem of its zip, unless a later run claimed it; its owner
+    is told when they asked to be."""
+    with transaction.atomic():
+        failed = Submission.objects.filter(
+            pk=submission_id, status=Submission.Status.SCORING, scoring_attempts=attempt
+        ).update(
+            status=Submission.Status.FAILED,
+            message=message,
+            errors=errors,
+            status_changed_at=timezone.now(),
+        )
+        if failed:
+            submission_result_notify(submission=Submission.objects.get(pk=submission_id))
 
 
 def submission_score(*, submission_id: int) -> Submission | None:
@@ -137,10 +146,9 @@ def submission_score(*, submission_id: int) -> Submission | None:
         rows = _compute(submission)
     except scoring.SubmissionError as error:
         problems = io.problems_of(error)
-        _finish(
+        _fail(
             submission_id,
             attempt=attempt,
-            status=Submission.Status.FAILED,
             message=f"the zip could not be scored: {problems[0]['reason']}",
             errors=problems,
         )
@@ -165,6 +173,7 @@ def _store(submission_id: int, *, attempt: int, rows: list[ScenarioScore]) -> bo
         locked.errors = []
         locked.status_changed_at = timezone.now()
         locked.save(update_fields=["status", "message", "errors", "status_changed_at"])
+        submission_result_notify(submission=locked)
         from benchmark import tasks
 
         job_enqueue(
@@ -194,4 +203,5 @@ def submission_abandon(*, submission_id: int, reason: str) -> Submission | None:
         )
         submission.status_changed_at = timezone.now()
         submission.save(update_fields=["status", "message", "status_changed_at"])
+        submission_result_notify(submission=submission)
     return submission

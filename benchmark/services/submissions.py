@@ -1,26 +1,96 @@
-"""Uploads: validate at once, book the quota race-free, store the file and the row together."""
+"""Uploads: validate at once, book the quota race-free, store the file and the row together;
+what the participant says about the method (metadata), set at upload and edited by the owner."""
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
+from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 import scoring
 from benchmark.errors import (
+    MetadataInvalid,
+    NotOwner,
     NotReady,
     PayloadTooLarge,
     PhaseClosed,
     QuotaExceeded,
     SubmissionInvalid,
 )
-from benchmark.models import AnyUser, DailyUsage, Entrant, Submission, Track
+from benchmark.models import (
+    DESCRIPTION_MAX,
+    METHOD_MAX,
+    URL_MAX,
+    Access,
+    AnyUser,
+    DailyUsage,
+    Entrant,
+    Submission,
+    Track,
+)
 from benchmark.services import io
 from benchmark.services.jobs import job_enqueue
+
+#: The metadata of a submission, in the order forms and tables show them.
+METADATA_FIELDS = ("method", "description", "paper_url", "code_url", "access")
+#: Only web links: a ``javascript:`` or ``data:`` URL on the leaderboard would run in visitors'
+#: browsers, and ``ftp:`` or ``file:`` links lead nowhere useful.
+HTTP_URL = URLValidator(
+    schemes=["http", "https"], message="Enter a URL that starts with http:// or https://."
+)
+_LIMITS = {
+    "method": METHOD_MAX,
+    "description": DESCRIPTION_MAX,
+    "paper_url": URL_MAX,
+    "code_url": URL_MAX,
+}
+
+
+def metadata_clean(*, values: Mapping[str, Any]) -> dict[str, str]:
+    """Check a submission's metadata: the fields given (any of ``METADATA_FIELDS``), stripped.
+
+    An empty string clears a field. ``method`` has at most 100 characters, ``description``
+    1,000, the URLs 500 and only ``http``/``https``; ``access`` is ``white-box``,
+    ``black-box`` or empty.
+
+    Raises
+    ------
+    MetadataInvalid
+        Naming the first bad field; ``extra["fields"]`` lists every problem per field (400).
+    """
+    problems: dict[str, list[str]] = {}
+    cleaned: dict[str, str] = {}
+    for name, value in values.items():
+        if name not in METADATA_FIELDS:
+            raise ValueError(f"{name!r} is not a submission metadata field")
+        if not isinstance(value, str):
+            problems[name] = ["Must be text."]
+            continue
+        value = value.strip()
+        limit = _LIMITS.get(name)
+        if limit is not None and len(value) > limit:
+            problems[name] = [f"Ensure this field has no more than {limit} characters."]
+        elif name in ("paper_url", "code_url") and value:
+            try:
+                HTTP_URL(value)
+            except ValidationError as error:
+                problems[name] = [str(message) for message in error.messages]
+        elif name == "access" and value not in ("", *Access.values):
+            problems[name] = [f"Must be one of {', '.join(Access.values)} (or empty)."]
+        elif "\x00" in value:
+            problems[name] = ["Null characters are not allowed."]
+        cleaned[name] = value
+    if problems:
+        name, reasons = next(iter(problems.items()))
+        raise MetadataInvalid(f"{name}: {reasons[0]}", extra={"fields": problems})
+    return cleaned
 
 
 def utc_day_bounds(now: dt.datetime | None = None) -> tuple[dt.date, dt.datetime]:
@@ -109,17 +179,26 @@ def _refuse(
 
 
 def submission_create(
-    *, track: Track, user: AnyUser | None, upload: bytes, filename: str, attack: str = ""
+    *,
+    track: Track,
+    user: AnyUser | None,
+    upload: bytes,
+    filename: str,
+    attack: str = "",
+    metadata: Mapping[str, Any] | None = None,
 ) -> Submission:
     """Validate a submission zip at once, then store it and queue its scoring.
 
     Files of the zip that are not scored (train models' predictions, a README) are kept on the
     row as ``notices``, not refused. Participants are held to the track's phases and quotas;
     staff uploads and baselines (``attack`` set) are not, and are never ranked among
-    participants.
+    participants. ``metadata`` (see :func:`metadata_clean`) is checked first: a bad field
+    refuses the upload before anything is counted or stored.
 
     Raises
     ------
+    MetadataInvalid
+        With ``extra["fields"]`` (400).
     SubmissionInvalid
         With ``extra["problems"]``: every problem as ``{"path", "reason"}`` (400).
     PayloadTooLarge, QuotaExceeded, PhaseClosed, NotReady
@@ -127,6 +206,7 @@ def submission_create(
     owner = user if isinstance(user, User) else None
     if owner is None and not attack:
         raise PermissionDenied("log in to submit")
+    described = metadata_clean(values=metadata or {})
     privileged = bool(attack) or (owner is not None and owner.is_staff)
     if track.build_status != Track.BuildStatus.READY:
         raise NotReady(
@@ -162,6 +242,7 @@ def submission_create(
             is_baseline=bool(attack),
             attack=attack,
             notices=notices,
+            **described,
         )
         submission.file.save(f"{digest}.zip", ContentFile(upload), save=False)
         submission.save()
@@ -195,6 +276,28 @@ def quota_refund(*, submission: Submission) -> bool:
     Submission.objects.filter(pk=submission.pk).update(counted=False)
     submission.counted = False
     return True
+
+
+def submission_metadata_update(
+    *, submission: Submission, user: AnyUser, values: Mapping[str, Any]
+) -> Submission:
+    """Change what the owner says about a submission's method (only the fields in ``values``).
+
+    Raises
+    ------
+    NotOwner
+        For anyone but the submission's owner, organizers included (403).
+    MetadataInvalid
+        See :func:`metadata_clean` (400).
+    """
+    if submission.owner_id is None or submission.owner_id != user.pk:
+        raise NotOwner("only the participant who uploaded a submission can edit its metadata")
+    cleaned = metadata_clean(values=values)
+    for name, value in cleaned.items():
+        setattr(submission, name, value)
+    if cleaned:
+        submission.save(update_fields=list(cleaned))
+    return submission
 
 
 def submission_set_flags(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import AnyUser, Scenario, Submission, Track
+from benchmark.services.emails import reveal_notify_queue
 from benchmark.services.jobs import job_enqueue
 from benchmark.services.submissions import score_key
 from benchmark.zoo.tracks import TrackSpec, parse_track
@@ -156,7 +157,8 @@ def _track_rows(spec: TrackSpec, spec_text: str, created_by: AnyUser | None) -> 
 
 @transaction.atomic
 def track_reveal(*, track: Track, by: AnyUser | None) -> Track:
-    """Publish the final leaderboard. Allowed once the deadline has passed."""
+    """Publish the final leaderboard (and queue the e-mails of the participants who asked to
+    be told). Allowed once the deadline has passed."""
     track = Track.objects.select_for_update().get(pk=track.pk)
     if track.revealed_at is not None:
         return track
@@ -166,6 +168,7 @@ def track_reveal(*, track: Track, by: AnyUser | None) -> Track:
         )
     track.revealed_at = timezone.now()
     track.save(update_fields=["revealed_at"])
+    reveal_notify_queue(track=track)
     return track
 
 

@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 
+from benchmark.models import OutgoingEmail
+
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
@@ -60,12 +62,20 @@ def test_login_and_logout(client, django_user_model):
     assert "Log in" in client.get("/").content.decode()
 
 
-def test_password_reset_by_email(client, django_user_model):
+def test_password_reset_by_email(client, django_user_model, django_capture_on_commit_callbacks):
     django_user_model.objects.create_user("di", email="di@example.org", password=PASSWORD)
     assert client.get("/accounts/password_reset/").status_code == 200
-    sent = client.post("/accounts/password_reset/", {"email": "di@example.org"})
+    with django_capture_on_commit_callbacks() as queued:
+        sent = client.post("/accounts/password_reset/", {"email": "di@example.org"})
     assert sent.status_code == 302
+    assert not mail.outbox, "the request only queues the message"
+    email = OutgoingEmail.objects.get(kind="password-reset")
+    assert email.to == "di@example.org" and email.state == "pending"
+    for callback in queued:
+        callback()  # the job goes to the (eager) worker, which sends it
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["di@example.org"]
+    email.refresh_from_db()
+    assert email.state == "sent" and email.body == "", "the signed link is not kept"
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", str(mail.outbox[0].body))
     assert link, mail.outbox[0].body
     form_page = client.get(link.group(1), follow=True)

@@ -63,6 +63,11 @@ MATRIX = [
     ("post", "/api/v1/tracks/{slug}/submissions/", _zip, (401, 202, 202, 202)),
     ("get", "/api/v1/submissions/{mine}/", None, (404, 200, 404, 200)),
     ("get", "/api/v1/submissions/{baseline}/", None, (200, 200, 200, 200)),
+    # Metadata: the owner only; another participant cannot tell the submission exists.
+    ("patch", "/api/v1/submissions/{mine}/", {"method": "LiRA"}, (401, 200, 404, 403)),
+    ("patch", "/api/v1/submissions/{baseline}/", {"method": "LiRA"}, (401, 403, 403, 403)),
+    ("get", "/api/v1/account/email/", None, (401, 200, 200, 200)),
+    ("patch", "/api/v1/account/email/", {"final_reveal": True}, (401, 200, 200, 200)),
     ("post", "/api/v1/submissions/{mine}/flags/", {"hidden": True}, (401, 403, 403, 200)),
     ("post", "/api/v1/tracks/{slug}/reveal/", None, (401, 403, 403, 409)),
     ("post", "/api/v1/tracks/{slug}/rescore/", None, (401, 403, 403, 202)),
@@ -86,8 +91,9 @@ def test_authorisation_matrix(world, role):
     for method, url, body, expected in MATRIX:
         method, url, body = _request(world, method, url, body)
         multipart = isinstance(body, dict) and "file" in body
-        if method == "post":
-            response = client.post(url, body, format="multipart" if multipart else "json")
+        if method in ("post", "patch"):
+            send = getattr(client, method)
+            response = send(url, body, format="multipart" if multipart else "json")
         else:
             response = client.get(url)
         want = expected[ROLES.index(role)]
@@ -96,6 +102,18 @@ def test_authorisation_matrix(world, role):
         elif response.status_code >= 400 and response["Content-Type"] == "application/json":
             assert set(response.json()) == {"message", "extra"}, url
     assert not wrong, wrong
+
+
+def test_only_the_owners_metadata_edit_is_kept(world):
+    """The matrix's refused edits left the submission as it was."""
+    url = f"/api/v1/submissions/{world['mine'].pk}/"
+    for role in ("anonymous", "other", "organizer"):
+        client_for(world["people"][role]).patch(url, {"method": role}, format="json")
+    world["mine"].refresh_from_db()
+    assert world["mine"].method == ""
+    client_for(world["people"]["participant"]).patch(url, {"method": "mine"}, format="json")
+    world["mine"].refresh_from_db()
+    assert world["mine"].method == "mine"
 
 
 def test_the_bundle_download_is_the_bundle_file(world):
@@ -156,6 +174,7 @@ def test_the_schema_documents_every_endpoint(world):
         "/api/v1/tracks/{slug}/rescore/",
         "/api/v1/tracks/{slug}/attacks/",
         "/api/v1/submissions/{submission_id}/",
+        "/api/v1/account/email/",
         "/api/v1/auth/token/",
         "/api/v1/score/",
     ]:

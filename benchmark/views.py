@@ -251,7 +251,7 @@ def account_email(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)  # login_required
     preferences = selectors.email_preferences_get(user=user)
     form = EmailPreferencesForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,  # no box ticked: an empty POST
         initial={
             "submission_results": preferences.submission_results,
             "final_reveal": preferences.final_reveal,

@@ -17,6 +17,8 @@ PORT=${ARENA_PORT:-8000}
 VAR=${ARENA_VAR_DIR:-var}
 LOG="$VAR/log"
 mkdir -p "$LOG"
+# Links in e-mails (sent by the scoring worker) point at this server.
+export ARENA_SITE_URL=${ARENA_SITE_URL:-http://$HOST:$PORT}
 
 pids=()
 signals=()

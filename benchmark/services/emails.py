@@ -138,6 +138,7 @@ def submission_result_notify(*, submission: Submission) -> OutgoingEmail | None:
         if scored
         else None
     )
+    figures = entry.per_scenario if entry else {}
     context: dict[str, Any] = {
         "submission": submission,
         "track": track,
@@ -145,8 +146,9 @@ def submission_result_notify(*, submission: Submission) -> OutgoingEmail | None:
         "scored": scored,
         "entry": entry,
         "per_scenario": [
-            (slug, figures.get(track.primary), figures.get("ci") or [None, None])
-            for slug, figures in (entry.per_scenario if entry else {}).items()
+            (slug, figures[slug].get(track.primary), figures[slug].get("ci") or [None, None])
+            for slug in track.scenarios.order_by("position").values_list("slug", flat=True)
+            if slug in figures
         ],
         "problems": submission.errors[:5],
         "link": site_url(reverse("submission-detail", args=[submission.pk])),

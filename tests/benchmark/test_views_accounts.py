@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 
-from benchmark.models import OutgoingEmail
+from benchmark.models import EmailPreferences, OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +86,19 @@ def test_password_reset_by_email(client, django_user_model, django_capture_on_co
     )
     assert "Password changed" in done.content.decode()
     assert client.login(username="di", password=new)
+
+
+def test_the_account_page_turns_e_mail_notices_on_and_off(client, django_user_model):
+    user = django_user_model.objects.create_user("ed", email="ed@example.org", password=PASSWORD)
+    assert client.get("/accounts/email/").status_code == 302, "log in first"
+    client.force_login(user)
+    page = client.get("/accounts/email/").content.decode()
+    assert "ed@example.org" in page and 'href="/accounts/email/"' in page, "linked from the menu"
+    assert 'name="submission_results"' in page and "checked" not in page, "all off at first"
+    saved = client.post("/accounts/email/", {"submission_results": "on"}, follow=True)
+    assert "Your e-mail preferences are saved." in saved.content.decode()
+    preferences = EmailPreferences.objects.get(user=user)
+    assert (preferences.submission_results, preferences.final_reveal) == (True, False)
+    client.post("/accounts/email/", {})
+    preferences.refresh_from_db()
+    assert not preferences.submission_results, "an unticked box turns it off"

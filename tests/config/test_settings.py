@@ -124,3 +124,61 @@ def test_docker_compose_supplies_no_usable_key_of_its_own():
     )
     web = yaml.safe_load(compose.stdout)["services"]["web"]["environment"]
     assert not web.get("DJANGO_SECRET_KEY"), "without a key of the operator's, none is set"
+
+
+EMAIL_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+keys = ["EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
+        "EMAIL_USE_TLS", "EMAIL_TIMEOUT", "DEFAULT_FROM_EMAIL", "ARENA_SITE_URL"]
+print(json.dumps({key: getattr(settings, key) for key in keys}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {},
+            {
+                "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+                "EMAIL_TIMEOUT": 10,
+                "DEFAULT_FROM_EMAIL": "arena@localhost",
+                "ARENA_SITE_URL": "http://127.0.0.1:8000",
+            },
+        ),
+        (
+            {
+                "EMAIL_URL": "smtp+tls://arena:s%40cret@mail.example.org:587",
+                "EMAIL_TIMEOUT": "5",
+                "DEFAULT_FROM_EMAIL": "MIA Arena <arena@example.org>",
+                "ARENA_SITE_URL": "https://arena.example.org/",
+            },
+            {
+                "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "EMAIL_HOST": "mail.example.org",
+                "EMAIL_PORT": 587,
+                "EMAIL_HOST_USER": "arena",
+                "EMAIL_HOST_PASSWORD": "s@cret",
+                "EMAIL_USE_TLS": True,
+                "EMAIL_TIMEOUT": 5,
+                "DEFAULT_FROM_EMAIL": "MIA Arena <arena@example.org>",
+                "ARENA_SITE_URL": "https://arena.example.org",
+            },
+        ),
+    ],
+)
+def test_email_url_chooses_the_backend(tmp_path, values, expected):
+    """Console by default; SMTP (host, port, login, STARTTLS) from EMAIL_URL."""
+    env = _settings_env(tmp_path, DJANGO_SECRET_KEY=secrets.token_urlsafe(50), **values)
+    for name in {"EMAIL_URL", "EMAIL_TIMEOUT", "DEFAULT_FROM_EMAIL", "ARENA_SITE_URL"} - set(
+        values
+    ):
+        env.pop(name, None)
+    out = subprocess.run(
+        [sys.executable, "-c", EMAIL_PROBE], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    probe = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {key: probe[key] for key in expected} == expected

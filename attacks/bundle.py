@@ -18,12 +18,12 @@ import json
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
 
-from attacks import outputs
+from attacks import label_only, outputs
 from attacks.observations import Observations
 from attacks.released import as_logits
 from benchmark.zoo.datasets import TensorData, load_dataset
@@ -260,6 +260,7 @@ def observe(
     cache_dir: str | Path | None = None,
     seed: int = 0,
     device: torch.device | str = "cpu",
+    robustness: int = 0,
 ) -> Observations:
     """Observations of one scenario: every model's logits on every point it matters for.
 
@@ -290,6 +291,9 @@ def observe(
     device : keyword-only
         Where the models run (a CUDA worker's GPU); the observations do not depend on it
         beyond float rounding, so the cache is shared across devices.
+    robustness : int, keyword-only
+        Perturbed copies per point for the label-only attack's robustness (0: none; it costs
+        ``copies + 1`` forward passes per model and point).
 
     Returns
     -------
@@ -321,6 +325,7 @@ def observe(
         "queries": queries,
         "population": population,
         "gradients": gradients and not track.black_box,
+        "robustness": robustness,
         "seed": seed,
     }
     every_dir = [d for _, d in shadows] + [d for _, _, d in target_models]
@@ -330,11 +335,58 @@ def observe(
         cache = Path(cache_dir) / f"{scenario_dir.name}-{key}.npz"
         if cache.is_file():
             return _load(cache)
-    obs = _compute(track, shadows, target_models, options, torch.device(device))
+    models = LocalModels(track, queries, robustness, seed, torch.device(device))
+    obs = _compute(track, shadows, target_models, options, models, torch.device(device))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         _save(obs, cache)
     return obs
+
+
+class Models(Protocol):
+    """How observations read a scenario's models: logits as an attacker sees them (the
+    scenario's release applied) and the robustness of their labels. :class:`LocalModels`
+    reads model files; :class:`attacks.remote.RemoteModels` queries the platform's API."""
+
+    def logits(self, dirs: list[Path], x: torch.Tensor) -> np.ndarray:
+        """Shape (M, N, A, C) for points (N, ...) shared by the models or (M, N, ...)."""
+        ...
+
+    def robustness(self, dirs: list[Path], x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+        """Shape (M, N): :func:`attacks.label_only.robustness` of each model's labels."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalModels:
+    """The models of a bundle on disk (white-box bundles; the platform's own zoo)."""
+
+    track: Track
+    queries: int
+    copies: int
+    seed: int
+    device: torch.device
+
+    def logits(self, dirs: list[Path], x: torch.Tensor) -> np.ndarray:
+        raw = outputs.logits(
+            dirs, self.track.architecture, x, queries=self.queries, device=self.device
+        )
+        return as_logits(raw, self.track.defence)
+
+    def robustness(self, dirs: list[Path], x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+        space = self.track.dataset.feature_space()
+        shared = x.ndim == len(space.shape) + 1
+        rows = []
+        for m, directory in enumerate(dirs):
+            module = outputs.load_module(directory, self.track.architecture)
+            points, labels = (x, y) if shared else (x[m], y[m])
+            rows.append(
+                label_only.model_robustness(
+                    [module], points.numpy(), labels.numpy(), space=space,
+                    defence=self.track.defence, copies=self.copies, seed=self.seed,
+                )[0]
+            )  # fmt: skip
+        return np.stack(rows)
 
 
 def _compute(
@@ -342,7 +394,8 @@ def _compute(
     shadows: list[tuple[int, Path]],
     target_models: list[tuple[str, int, Path]],
     options: dict,
-    device: torch.device,
+    models: Models,
+    device: torch.device | str = "cpu",
 ) -> Observations:
     data, name = track.dataset, track.architecture
     points = [challenge_points(d, data) for _, _, d in target_models]
@@ -356,10 +409,9 @@ def _compute(
     x_points, y_points = data.x[torch.from_numpy(union)], data.y[torch.from_numpy(union)]
     x_targets, y_targets = data.x[torch.from_numpy(rows)], data.y[torch.from_numpy(rows)]
     x_z = data.x[torch.from_numpy(z)]
-    queries = options["queries"]
-    grads = {}
+    extra = {}
     if options["gradients"]:
-        grads = {
+        extra = {
             "shadow_grad_norms": outputs.gradient_norms(
                 shadow_dirs, name, x_points, y_points, device=device
             ),
@@ -367,27 +419,26 @@ def _compute(
                 target_dirs, name, x_targets, y_targets, device=device
             ),
         }
+    if options["robustness"]:
+        extra |= {
+            "shadow_robustness": models.robustness(shadow_dirs, x_points, y_points),
+            "target_robustness": models.robustness(target_dirs, x_targets, y_targets),
+        }
     membership = [p.membership for p in points]
     known = all(m is not None for m in membership)
-
-    def seen(dirs: list[Path], x: torch.Tensor) -> np.ndarray:
-        """What an attacker sees of these models on ``x``: the scenario's release."""
-        return as_logits(outputs.logits(dirs, name, x, queries=queries, device=device), defence)
-
-    defence = track.defence
     return Observations(
         labels=y_points.numpy(),
-        shadow_logits=seen(shadow_dirs, x_points),
+        shadow_logits=models.logits(shadow_dirs, x_points),
         shadow_in=shadow_in,
         target_points=target_points,
-        target_logits=seen(target_dirs, x_targets),
+        target_logits=models.logits(target_dirs, x_targets),
         population_labels=data.y[torch.from_numpy(z)].numpy(),
-        shadow_population_logits=seen(shadow_dirs, x_z),
-        target_population_logits=seen(target_dirs, x_z),
+        shadow_population_logits=models.logits(shadow_dirs, x_z),
+        target_population_logits=models.logits(target_dirs, x_z),
         target_ids=tuple((phase, i) for phase, i, _ in target_models),
         target_in=np.stack([m.numpy() for m in membership if m is not None]) if known else None,
         shadow_population_in=shadow_population_in,
-        **grads,
+        **extra,
     )
 
 

@@ -21,7 +21,7 @@ from benchmark.zoo.dp import per_sample_sq_norms
 from benchmark.zoo.models import Stacked, architecture, load_stacked
 from benchmark.zoo.stacked import LayerRecord, forward_many, stacked_forward, template
 
-__all__ = ["GROUP", "gradient_norms", "logits"]
+__all__ = ["GROUP", "gradient_norms", "load_module", "logits"]
 
 GROUP = 20
 """Models loaded and run at once."""
@@ -54,7 +54,8 @@ def _convolutional(name: str) -> bool:
     return any(isinstance(layer, nn.Conv2d) for layer in template(name).modules())
 
 
-def _module(model_dir: Path, name: str, device: torch.device | str = "cpu") -> nn.Module:
+def load_module(model_dir: Path, name: str, device: torch.device | str = "cpu") -> nn.Module:
+    """One model of a bundle, in eval mode on ``device``."""
     model = architecture(name)()
     model.load_state_dict(torch.load(model_dir / "model.pt", map_location="cpu", weights_only=True))
     return model.eval().to(device)
@@ -72,7 +73,7 @@ def _forward(
     if len(model_dirs) == 1 and _convolutional(name):
         with torch.no_grad():
             single = inputs if inputs.ndim == len(architecture(name).input_shape) + 1 else inputs[0]
-            return _module(model_dirs[0], name, device)(single.to(device))[None].cpu()
+            return load_module(model_dirs[0], name, device)(single.to(device))[None].cpu()
     return forward_many(_stacked(model_dirs, name, device), name, inputs)
 
 
@@ -177,7 +178,7 @@ def gradient_norms(
     out = []
     for group in _groups(model_dirs, name):
         if _convolutional(name):
-            model = _module(model_dirs[group][0], name, device)
+            model = load_module(model_dirs[group][0], name, device)
             points = x[group][0] if per_model else x
             labels = y[group][0] if per_model else y
             out.append(_module_norms(model, points.to(device), labels.to(device))[None])

@@ -8,12 +8,13 @@ the dev and final models.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from attacks import label_only
 from attacks.bundle import Targets, Track, observe, open_track, scenario_dirs
 from attacks.evaluation import evaluate
 from attacks.observations import ModelId, Observations
@@ -64,9 +65,15 @@ def find_tracks(bundle_dir: str | Path) -> list[Path]:
 
 
 def _observations(
-    track: Track, targets: Targets, cache_dir: str | Path | None, queries: int, device: str
+    track: Track,
+    targets: Targets,
+    cache_dir: str | Path | None,
+    queries: int,
+    device: str,
+    names: Sequence[str],
 ) -> Iterable[tuple[str, Observations]]:
     where = resolve_device(device)
+    robust = any(get(name).needs_robustness for name in names)
     for scenario, directory in scenario_dirs(track).items():
         yield (
             scenario,
@@ -77,6 +84,8 @@ def _observations(
                 cache_dir=cache_dir,
                 queries=queries,
                 device=where,
+                gradients=any(get(name).white_box for name in names),
+                robustness=label_only.COPIES if robust else 0,
             ),
         )
 
@@ -104,13 +113,14 @@ def with_solutions(obs: Observations, solutions: Path, phase: str = "dev") -> Ob
         if not path.is_file():
             raise ValueError(f"no solution for {obs.target_ids[row]}: {path} is missing")
         members.append([value.strip() == "1" for value in path.read_text().split(",")])
-    grads = obs.target_grad_norms
+    grads, robust = obs.target_grad_norms, obs.target_robustness
     return replace(
         obs,
         target_points=obs.target_points[rows],
         target_logits=obs.target_logits[rows],
         target_population_logits=obs.target_population_logits[rows],
         target_grad_norms=None if grads is None else grads[rows],
+        target_robustness=None if robust is None else robust[rows],
         target_ids=tuple(obs.target_ids[row] for row in rows),
         target_in=np.array(members, dtype=bool),
     )
@@ -160,12 +170,14 @@ def report(
         track = open_track(track_dir)
         folders = {scenario: path.name for scenario, path in scenario_dirs(track).items()}
         targets: Targets = "train" if solutions is None else "dev+final"
-        for scenario, obs in _observations(track, targets, cache_dir, queries, device):
+        # a black-box track's attacks see released outputs only: none reads the weights
+        runnable = [name for name in chosen if not (track.black_box and get(name).white_box)]
+        for scenario, obs in _observations(track, targets, cache_dir, queries, device, runnable):
             if solutions is not None:
                 scenario_solutions = Path(solutions) / track_dir.name
                 obs = with_solutions(obs, scenario_solutions / folders[scenario])
             assert obs.target_in is not None
-            for name in chosen:
+            for name in runnable:
                 start = time.perf_counter()
                 scores = get(name).function(obs)
                 row = Row(
@@ -204,7 +216,7 @@ def predict_bundle(
     track = open_track(track_dir)
     return {
         scenario: run(name, obs)
-        for scenario, obs in _observations(track, "dev+final", cache_dir, queries, device)
+        for scenario, obs in _observations(track, "dev+final", cache_dir, queries, device, [name])
     }
 
 

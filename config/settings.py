@@ -201,6 +201,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("ARENA_THROTTLE_ANON", default="600/hour"),
         "user": env.str("ARENA_THROTTLE_USER", default="6000/hour"),
+        # black-box queries: requests (rows are budgeted per track and UTC day)
+        "query": env.str("ARENA_THROTTLE_QUERY", default="30/second"),
     },
 }
 SPECTACULAR_SETTINGS = {

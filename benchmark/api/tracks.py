@@ -1,8 +1,9 @@
 """Tracks over REST: list, detail with build progress, leaderboard (JSON and CSV), bundle."""
 
 import csv
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,8 +15,10 @@ from rest_framework.views import APIView
 from benchmark import selectors, services
 from benchmark.api.schema import error_response
 from benchmark.errors import ApplicationError, NotReady
-from benchmark.models import Track
+from benchmark.models import Access, Track
+from benchmark.services.queries import query_budget
 from benchmark.services.submissions import METADATA_FIELDS
+from benchmark.zoo.release import Defence
 
 PHASE_PARAMETER = OpenApiParameter(
     "phase", str, enum=["dev", "final"], default="dev", description="Leaderboard phase."
@@ -28,11 +31,20 @@ class ScenarioSerializer(serializers.Serializer):
     delta = serializers.FloatField(allow_null=True)
     clip = serializers.FloatField(allow_null=True)
     noise_multiplier = serializers.FloatField(allow_null=True)
+    release = serializers.DictField(
+        help_text="A black-box scenario's release (temperature, top_k, decimals, label_only); "
+        "empty: the probability vector unchanged."
+    )
+    defence = serializers.SerializerMethodField(help_text="The release in words.")
+
+    def get_defence(self, scenario: Any) -> str:
+        return Defence(**(scenario.release or {})).describe()
 
 
 class TrackSerializer(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
+    access = serializers.CharField(help_text="white-box (weights in the bundle) or black-box.")
     primary = serializers.CharField()
     ranking = serializers.CharField()
     dev_opens = serializers.DateTimeField()
@@ -112,6 +124,8 @@ class TrackDetailApi(APIView):
                 "total": track.total,
                 "invalid_per_day": track.invalid_per_day,
                 "max_bytes": track.max_bytes,
+                "queries_per_day": track.queries_per_day,
+                "query_batch": track.query_batch,
             }
 
         def get_bundle_url(self, track: Track) -> str | None:
@@ -125,7 +139,8 @@ class TrackDetailApi(APIView):
     @extend_schema(
         responses={200: OutputSerializer},
         summary="Track detail and build progress",
-        description="`quota` is present for a signed-in caller.",
+        description="`quota` is present for a signed-in caller, and `query_budget` (rows "
+        "left today) on a black-box track.",
     )
     def get(self, request: Request, slug: str) -> Response:
         track = selectors.track_get(slug=slug, user=request.user)
@@ -133,6 +148,14 @@ class TrackDetailApi(APIView):
         if request.user.is_authenticated:
             quota = selectors.quota_for_user(track=track, user=request.user)
             data["quota"] = self.QuotaSerializer(quota).data
+            if track.access == Access.BLACK_BOX:
+                budget = query_budget(track=track, user=cast(User, request.user))
+                data["query_budget"] = {
+                    "limit": budget.limit,
+                    "used": budget.used,
+                    "remaining": budget.remaining,
+                    "resets_at": budget.resets_at.isoformat(),
+                }
         return Response(data)
 
 

@@ -9,6 +9,7 @@ from benchmark.api.organizers import (
     TrackRescoreApi,
     TrackRevealApi,
 )
+from benchmark.api.queries import TrackQueryApi
 from benchmark.api.scoring import ScoreApi
 from benchmark.api.submissions import SubmissionDetailApi, TrackSubmissionsApi
 from benchmark.api.tracks import (
@@ -31,6 +32,7 @@ urlpatterns = [
         name="api-leaderboard-csv",
     ),
     path("tracks/<slug:slug>/bundle/", BundleDownloadApi.as_view(), name="api-bundle"),
+    path("tracks/<slug:slug>/query/", TrackQueryApi.as_view(), name="api-query"),
     path(
         "tracks/<slug:slug>/submissions/",
         TrackSubmissionsApi.as_view(),

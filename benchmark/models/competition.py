@@ -42,6 +42,13 @@ class Phase(models.TextChoices):
 SCORED_PHASES = (Phase.DEV, Phase.FINAL)
 
 
+class Access(models.TextChoices):
+    """What an attack uses of the target models."""
+
+    WHITE_BOX = "white-box", "white-box"
+    BLACK_BOX = "black-box", "black-box"
+
+
 class Track(models.Model):
     class Ranking(models.TextChoices):
         LATEST = "latest", "latest valid submission (MICO)"
@@ -66,6 +73,18 @@ class Track(models.Model):
     total = models.PositiveIntegerField()
     invalid_per_day = models.PositiveIntegerField()
     max_bytes = models.PositiveIntegerField()
+    access = models.CharField(
+        max_length=16,
+        choices=Access.choices,
+        default=Access.WHITE_BOX,
+        help_text="white-box: the bundle holds the weights; black-box: models are queried.",
+    )
+    queries_per_day = models.PositiveIntegerField(
+        default=1_000_000, help_text="Rows a participant may query per UTC day (black-box)."
+    )
+    query_batch = models.PositiveIntegerField(
+        default=1_000, help_text="Most rows in one query request (black-box)."
+    )
     challenge = models.PositiveIntegerField(help_text="m: members (and non-members) per model.")
     build_status = models.CharField(
         max_length=16, choices=BuildStatus.choices, default=BuildStatus.PENDING
@@ -115,6 +134,11 @@ class Scenario(models.Model):
     delta = models.FloatField(null=True, blank=True)
     clip = models.FloatField(null=True, blank=True)
     noise_multiplier = models.FloatField(null=True, blank=True)
+    release = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What a black-box scenario releases: temperature, top_k, decimals, label_only.",
+    )
 
     class Meta:
         ordering = ["track", "position"]
@@ -166,13 +190,6 @@ def submission_upload_to(instance: "Submission", filename: str) -> str:
 METHOD_MAX = 100
 DESCRIPTION_MAX = 1000
 URL_MAX = 500
-
-
-class Access(models.TextChoices):
-    """What an attack uses of the target models."""
-
-    WHITE_BOX = "white-box", "white-box"
-    BLACK_BOX = "black-box", "black-box"
 
 
 class Submission(models.Model):
@@ -383,6 +400,9 @@ class DailyUsage(models.Model):
     day = models.DateField()
     valid = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
+    queries = models.PositiveBigIntegerField(
+        default=0, help_text="Rows queried of a black-box track's models."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["entrant", "day"], name="usage_unique")]

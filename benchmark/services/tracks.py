@@ -137,6 +137,9 @@ def _track_rows(spec: TrackSpec, spec_text: str, created_by: AnyUser | None) -> 
         total=spec.limits.total,
         invalid_per_day=spec.limits.invalid_per_day,
         max_bytes=spec.limits.max_bytes,
+        access=spec.access,
+        queries_per_day=spec.limits.queries_per_day,
+        query_batch=spec.limits.query_batch,
         challenge=spec.challenge,
         models_total=per_phase * len(spec.scenarios),
         created_by=created_by if isinstance(created_by, User) else None,
@@ -149,6 +152,7 @@ def _track_rows(spec: TrackSpec, spec_text: str, created_by: AnyUser | None) -> 
             epsilon=scenario.epsilon if math.isfinite(scenario.epsilon) else None,
             delta=scenario.delta,
             clip=scenario.clip,
+            release={} if scenario.defence.none else dataclasses.asdict(scenario.defence),
         )
         for position, scenario in enumerate(spec.scenarios)
     )

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from benchmark.models import Scenario, Track, ZooModel
 from benchmark.services import io
-from benchmark.services.baselines import attack_enqueue
+from benchmark.services.baselines import attack_enqueue, baselines_for
 from benchmark.services.compute import worker_compute
 from benchmark.services.jobs import job_enqueue
 from benchmark.services.tracks import track_spec
@@ -142,15 +142,6 @@ def _fingerprint(track: Track) -> str:
     return digest.hexdigest()
 
 
-def _auto_baselines() -> list[str]:
-    names = [name for name in settings.ARENA_AUTO_BASELINES if name]
-    if "all" in names:
-        import attacks
-
-        return sorted(attacks.REGISTRY)
-    return names
-
-
 def zoo_finalize(*, track_id: int) -> bool:
     """Once every model is recorded: write the participant bundle, mark the track ready and
     queue its baselines. Exactly one caller does it (row lock + status check)."""
@@ -171,7 +162,7 @@ def zoo_finalize(*, track_id: int) -> bool:
         track.zoo_fingerprint = _fingerprint(track)
         track.build_status = Track.BuildStatus.READY
         track.save(update_fields=["bundle", "zoo_fingerprint", "build_status"])
-        for attack in _auto_baselines():
+        for attack in baselines_for(track=track, names=list(settings.ARENA_AUTO_BASELINES)):
             attack_enqueue(track_id=track.pk, attack=attack)
     return True
 

@@ -194,6 +194,7 @@ def _data_entry(track: TrackSpec, scenario: ScenarioSpec | None) -> dict[str, An
         },
         "records": len(data),
         "num_classes": data.num_classes,
+        "features": dataclasses.asdict(data.feature_space()),
         "checksum_sha256": data.checksum(),
         "architecture": source.architecture,
         "population": source.population,

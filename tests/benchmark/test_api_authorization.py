@@ -72,6 +72,13 @@ MATRIX = [
     ("post", "/api/v1/tracks/{slug}/reveal/", None, (401, 403, 403, 409)),
     ("post", "/api/v1/tracks/{slug}/rescore/", None, (401, 403, 403, 202)),
     ("post", "/api/v1/tracks/{slug}/attacks/", {"attack": "loss"}, (401, 403, 403, 202)),
+    # Queries: signed in only; this track is white-box, so everyone is told to download it.
+    (
+        "post",
+        "/api/v1/tracks/{slug}/query/",
+        {"model": "inf/dev/2", "inputs": [[0]]},
+        (401, 400, 400, 400),
+    ),
     ("get", "/api/v1/schema/", None, (200, 200, 200, 200)),
     ("get", "/media/submissions/", None, (404, 404, 404, 404)),
     (

@@ -114,3 +114,11 @@ def _call(case, world, role):
     if "submission_id" in (case.path_parameters or {}):
         case.path_parameters["submission_id"] = world["submission"]
     case.call_and_validate(headers={"Authorization": f"Token {world[role]}"})
+
+
+def test_the_fuzzed_operations_include_the_owners_edits():
+    """The owner's PATCH of a submission's metadata (as its owner, the participant, and as an
+    organizer, who is refused) and of their e-mail notices are among the fuzzed operations."""
+    operations = {(op.ok().method.upper(), op.ok().path) for op in schema.get_all_operations()}
+    assert ("PATCH", "/api/v1/submissions/{submission_id}/") in operations
+    assert ("PATCH", "/api/v1/account/email/") in operations

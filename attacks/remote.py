@@ -17,6 +17,7 @@ Standard library HTTP and orjson only: no Django, nothing of the server.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -46,24 +47,26 @@ class ApiError(RuntimeError):
 
 
 def _post(url: str, token: str, body: dict[str, Any], timeout: float) -> tuple[dict, Any]:
-    request = urllib.request.Request(
-        url,
-        data=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
-        method="POST",
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return orjson.loads(response.read()), response.headers
-    except urllib.error.HTTPError as error:
-        raw = error.read()
+    """POST JSON; a throttled request waits out ``Retry-After`` (at most 10 s, 30 times)."""
+    data = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    for _ in range(30):
+        request = urllib.request.Request(url, data=data, method="POST", headers=headers)
         try:
-            message = str(json.loads(raw).get("message", raw[:200]))
-        except (ValueError, AttributeError):
-            message = raw[:200].decode("utf-8", "replace")
-        if error.code == 429 and "query rows" in message:
-            raise BudgetExhausted(message) from None
-        raise ApiError(error.code, message) from None
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return orjson.loads(response.read()), response.headers
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            try:
+                message = str(json.loads(raw).get("message", raw[:200]))
+            except (ValueError, AttributeError):
+                message = raw[:200].decode("utf-8", "replace")
+            if error.code == 429 and "query rows" in message:
+                raise BudgetExhausted(message) from None
+            if error.code != 429:
+                raise ApiError(error.code, message) from None
+            time.sleep(min(10.0, float(error.headers.get("Retry-After") or 1)))
+    raise ApiError(429, f"still throttled after 30 tries: {message}")
 
 
 def _get(url: str, token: str, timeout: float) -> dict[str, Any]:

@@ -13,9 +13,11 @@ from benchmark import services
 from benchmark.errors import ApplicationError
 from benchmark.models import (
     DailyUsage,
+    EmailPreferences,
     Entrant,
     Job,
     LeaderboardEntry,
+    OutgoingEmail,
     PairComparison,
     Scenario,
     ScenarioScore,
@@ -190,7 +192,19 @@ class SubmissionAdmin(admin.ModelAdmin):
     list_filter = ["track", "status", "is_baseline", "hidden", "disqualified"]
     search_fields = ["owner__username", "sha256", "attack"]
     list_select_related = ["track", "owner"]
-    readonly_fields = ["sha256", "size", "created_at", "status_changed_at", "errors"]
+    # The metadata is the participant's to write (moderation hides or disqualifies the entry).
+    readonly_fields = [
+        "sha256",
+        "size",
+        "created_at",
+        "status_changed_at",
+        "errors",
+        "method",
+        "description",
+        "paper_url",
+        "code_url",
+        "access",
+    ]
     inlines = [ScenarioScoreInline]
     actions = ["hide", "unhide", "disqualify", "requalify"]
 
@@ -239,6 +253,32 @@ class JobAdmin(admin.ModelAdmin):
     list_filter = ["state", "queue", "task"]
     search_fields = ["key", "error"]
     readonly_fields = [field.name for field in Job._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    """Every message: what was sent, what waits, what failed and why (read-only; the
+    ``send_email`` jobs act on these rows)."""
+
+    list_display = ["id", "kind", "to", "subject", "state", "created_at", "sent_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["to", "key", "error"]
+    readonly_fields = [field.name for field in OutgoingEmail._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(EmailPreferences)
+class EmailPreferencesAdmin(admin.ModelAdmin):
+    """Who asked for which notices (each participant sets their own)."""
+
+    list_display = ["user", "submission_results", "final_reveal", "updated_at"]
+    list_filter = ["submission_results", "final_reveal"]
+    readonly_fields = ["user", "submission_results", "final_reveal", "updated_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

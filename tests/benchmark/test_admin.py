@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from benchmark import services
 from benchmark.models import Submission, Track
 from tests.benchmark.factories import make_user, ready_track, track_toml
 from tests.benchmark.helpers import scored
@@ -20,10 +21,12 @@ def admin_client_():
 
 def test_every_model_has_a_working_changelist(admin_client_):
     track = ready_track()
-    scored(track, make_user())
+    told = make_user(email="told@example.org")
+    services.email_preferences_update(user=told, submission_results=True)
+    scored(track, told)  # an e-mail row too
     for model in ("track", "scenario", "zoomodel", "submission", "scenarioscore",
                   "leaderboardentry", "paircomparison", "entrant", "dailyusage",
-                  "workerheartbeat"):  # fmt: skip
+                  "workerheartbeat", "outgoingemail", "emailpreferences"):  # fmt: skip
         response = admin_client_.get(f"/admin/benchmark/{model}/")
         assert response.status_code == 200, model
 

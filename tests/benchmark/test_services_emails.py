@@ -255,3 +255,24 @@ def test_the_email_tasks_are_job_tasks_on_the_scoring_queue():
         assert task.time_limit > task.soft_time_limit
         assert jobs.queue_of(task) == "scoring"
     assert not issubclass(emails.EmailNotSent, jobs.TRANSIENT), "else retried without counting"
+
+
+@pytest.mark.slow  # a refused publish takes redis-py some seconds of retries
+def test_a_message_waits_out_a_broker_that_is_down_and_goes_once_it_is_back(
+    track, django_capture_on_commit_callbacks
+):
+    from tests.conftest import app_broker
+
+    ada = _opted_in("ada")
+    with django_capture_on_commit_callbacks(execute=False):
+        submission = scored(track, ada)
+    job = Job.objects.get(task=tasks.send_email.name)
+    with app_broker(f"redis://127.0.0.1:{_free_port()}/0"):  # nothing listens: the broker is down
+        assert jobs.job_publish(job_id=job.pk) is False
+    job.refresh_from_db()
+    assert job.state == Job.State.PENDING and "publish" in job.error, "kept, not lost"
+    assert submission.status == Submission.Status.SCORED and not mail.outbox
+    assert jobs.job_publish(job_id=job.pk) is True  # the sweeper, once the broker answers (eager)
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE and job.publishes == 2
+    assert [message.to for message in mail.outbox] == [["ada@example.org"]]

@@ -10,6 +10,7 @@ import zipfile
 import pytest
 from django.contrib.auth.models import User
 
+from benchmark.models import Submission
 from tests.benchmark.factories import ready_track, submission_zip
 from tests.conftest import ROOT
 
@@ -50,11 +51,27 @@ def test_from_login_to_a_scored_submission(
 
     upload = tmp_path / "predictions.zip"
     upload.write_bytes(submission_zip(track, skill=2.0))
-    submit = arena("submit", "cli", str(upload), "--method", "a test attack", "--wait",
+    refused_metadata = arena("submit", "cli", str(upload), "--paper-url", "ftp://example.org/p",
+                             config=config)  # fmt: skip
+    assert refused_metadata.returncode == 1 and "paper_url" in refused_metadata.stderr
+    assert not Submission.objects.exists(), "bad metadata refuses the upload"
+    submit = arena("submit", "cli", str(upload), "--method", "a test attack", "--access",
+                   "black-box", "--paper-url", "https://example.org/paper", "--description",
+                   "loss threshold", "--code-url", "https://example.org/code", "--wait",
                    config=config)  # fmt: skip
     assert submit.returncode == 0, submit.stdout + submit.stderr
     assert "queued" in submit.stdout and "scored" in submit.stdout
     assert "TPR@10%FPR" in submit.stdout and "inf" in submit.stdout
+    stored = Submission.objects.get()
+    assert (stored.method, stored.access, stored.description) == (
+        "a test attack",
+        "black-box",
+        "loss threshold",
+    )
+    assert (stored.paper_url, stored.code_url) == (
+        "https://example.org/paper",
+        "https://example.org/code",
+    )
 
     board = arena("leaderboard", "cli", config=config)
     assert board.returncode == 0 and "carol" in board.stdout

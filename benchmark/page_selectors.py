@@ -6,6 +6,7 @@ from typing import Any
 
 from benchmark.models import AnyUser, ScenarioScore, Submission, Track
 from benchmark.selectors import final_visible
+from benchmark.zoo.release import Defence
 
 # MICO's metrics in MICO's order, with the labels of the leaderboard's column headers.
 METRICS: tuple[tuple[str, str], ...] = (
@@ -34,6 +35,7 @@ def scenario_headers(*, track: Track) -> list[dict[str, Any]]:
             "epsilon": _epsilon_label(s.epsilon),
             "is_dp": s.epsilon is not None,
             "delta": s.delta,
+            "defence": Defence(**(s.release or {})).describe(),
         }
         for s in track.scenarios.all()
     ]

@@ -5,7 +5,7 @@ dicts from selectors; templates only embed them (``json_script``) and ``static/j
 draws them.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -27,13 +27,14 @@ from benchmark.forms import (
     SubmissionMetadataForm,
     SubmissionUploadForm,
 )
-from benchmark.models import Submission, Track
+from benchmark.models import Access, Submission, Track
 from benchmark.page_selectors import (
     METRIC_LABELS,
     leaderboard_table,
     scenario_headers,
     submission_rows,
 )
+from benchmark.services.queries import query_budget
 from benchmark.services.submissions import METADATA_FIELDS
 
 PHASES = ("dev", "final")
@@ -123,6 +124,9 @@ def _track_page(
         "dev": _board(request, track, "dev", limit=TRACK_PAGE_ROWS, full=False),
         "final": _board(request, track, "final", limit=TRACK_PAGE_ROWS, full=False),
         "attack_form": AttackRunForm() if user.is_staff else None,
+        "query_budget": query_budget(track=track, user=cast(User, user))
+        if user.is_authenticated and track.access == Access.BLACK_BOX
+        else None,
     }
     return render(request, "benchmark/track_detail.html", context, status=status)
 

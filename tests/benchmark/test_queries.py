@@ -218,3 +218,15 @@ def test_concurrent_queries_never_spend_more_than_the_budget(settings, prebuilt)
         thread.join()
     assert sorted(outcomes) == ["ok"] * 8 + ["refused"] * 4
     assert used(track) == 40
+
+
+def test_the_track_page_shows_access_each_release_and_the_budget(track, client):
+    user = make_user(username="pager")
+    client.force_login(user)
+    client_for(user).post(URL, {"model": "inf/dev/3", "inputs": points(4)}, format="json")
+    page = client.get("/tracks/tinybb/").content.decode()
+    assert "black-box: the models are queried through" in page
+    assert "<code>inf</code> (ε = ∞; releases: top-3)" in page
+    assert "releases: label only" in page
+    assert "<strong>36</strong> of 40 rows left today" in page
+    assert "README on querying the models" in page

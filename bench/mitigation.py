@@ -8,6 +8,11 @@ decision threshold (score 0.5) — and what the paper did not measure, the TPR a
 of LiRA (online) and RMIA, and of the label-only attack (Choquette-Choo et al.).
 
     .venv/bin/python bench/mitigation.py --zoo DIR     # builds the track into DIR if needed
+    .venv/bin/python bench/mitigation.py --zoo DIR --synthesis
+
+``--synthesis`` prints instead what Shokri's SYNTHESIZE costs against one dev model of every
+scenario that releases vectors: two chains per class (200), the share that produced a record
+and the queries spent per record (failed chains included).
 
 The paper's figures are Shokri et al. 2017 as the reference slides give them (Purchase-100,
 Google-style API): test accuracy; attack accuracy and precision.
@@ -25,9 +30,19 @@ import numpy as np  # noqa: E402
 
 import attacks  # noqa: E402
 from attacks import label_only  # noqa: E402
-from attacks.bundle import observe, open_track, scenario_dirs  # noqa: E402
+from attacks.bundle import (  # noqa: E402
+    Track,
+    model_dirs,
+    observe,
+    open_track,
+    scenario_dirs,
+    scenario_track,
+)
 from attacks.evaluation import evaluate  # noqa: E402
+from attacks.oracle import LocalOracle  # noqa: E402
+from attacks.outputs import load_module  # noqa: E402
 from attacks.report import with_solutions  # noqa: E402
+from attacks.synthesis import synthesize  # noqa: E402
 from benchmark.zoo.__main__ import main as zoo_main  # noqa: E402
 
 TRACK = ROOT / "tracks" / "demo-defences.toml"
@@ -53,14 +68,36 @@ def _test_accuracy(solutions: Path) -> float:
     return float(np.mean([r["eval_acc"] for r in records]))
 
 
+def synthesis_costs(track: Track) -> None:
+    """SYNTHESIZE through a LocalOracle of each scenario's first dev model and its release."""
+    print("| defence | chains with a record | queries per record |")
+    print("|---|---|---|")
+    space = track.dataset.feature_space()
+    directories = scenario_dirs(track)
+    for scenario, (label, *_) in PAPER.items():
+        scoped = scenario_track(track, directories[scenario])
+        if scoped.defence.label_only:
+            print(f"| {label} | refused: a label gives no confidence to climb | — |")
+            continue
+        _, model_dir = model_dirs(directories[scenario], "dev")[0]
+        oracle = LocalOracle(load_module(model_dir, track.architecture), defence=scoped.defence)
+        result = synthesize(oracle, space, np.repeat(np.arange(100), 2), seed=0)
+        made = len(result.records) / (len(result.records) + result.failed)
+        print(f"| {label} | {made:.3f} | {result.queries_per_record:.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zoo", type=Path, required=True, help="build directory")
+    parser.add_argument("--synthesis", action="store_true", help="SYNTHESIZE's cost instead")
     args = parser.parse_args()
     out = args.zoo
     if not (out / "demo-defences.dataset.json").is_file():
         assert zoo_main(["build", str(TRACK), "--out", str(out)]) == 0
     track = open_track(out / "demo-defences")
+    if args.synthesis:
+        synthesis_costs(track)
+        return
     print(
         "| defence | paper: test acc / attack acc / precision | test acc | Shokri acc | "
         "Shokri precision | LiRA TPR@1% / 0.1% | RMIA TPR@1% / 0.1% | label-only TPR@1% / 0.1% |"

@@ -6,6 +6,7 @@
     arena validate submission.zip --bundle demo-purchase-bundle/
     arena submit demo-purchase submission.zip --method "LiRA, 16 shadows" --wait
     arena leaderboard demo-purchase [--phase final]
+    arena query demo-defences none/dev/16 points.npy -o released.npy   # black-box tracks
 
 The token lives in ``$ARENA_CONFIG`` (default ``~/.config/arena/config.json``, mode 0600).
 Exit status: 0 done, 1 refused by the server or unreachable, 2 usage, 3 an invalid zip.
@@ -77,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     board = commands.add_parser("leaderboard", help="a track's ranked entries")
     board.add_argument("track")
     board.add_argument("--phase", choices=["dev", "final"], default="dev")
+    query = commands.add_parser("query", help="a black-box model's released outputs")
+    query.add_argument("track")
+    query.add_argument("model", help="<scenario>/<phase>/<index>, e.g. none/dev/16")
+    query.add_argument("inputs", help="points: a .npy array (N, ...) or a .csv, one per line")
+    query.add_argument("-o", "--output", help="write the outputs here (.npy or .csv)")
     return parser
 
 
@@ -180,6 +186,31 @@ def _table(rows: Sequence[Sequence[Any]]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
+def _query(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    source = Path(args.inputs)
+    try:
+        if source.suffix == ".npy":
+            points = np.load(source, allow_pickle=False)
+        else:
+            points = np.loadtxt(source, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as error:
+        print(f"arena: cannot read {source}: {error}", file=sys.stderr)
+        return 2
+    integral = np.issubdtype(points.dtype, np.integer) or bool(np.all(points == np.round(points)))
+    values = points.astype(np.int64 if integral else np.float64).tolist()
+    outputs, remaining = _client().query(args.track, args.model, values)
+    released = np.asarray(outputs)
+    if args.output and args.output.endswith(".npy"):
+        np.save(args.output, released)
+    else:
+        table = released.reshape(len(released), -1)
+        np.savetxt(args.output or sys.stdout, table, delimiter=",", fmt="%.10g")
+    print(f"{len(points)} rows queried; {remaining} left today on {args.track}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
     "login": _login,
     "tracks": _tracks,
@@ -187,4 +218,5 @@ COMMANDS = {
     "validate": _validate,
     "submit": _submit,
     "leaderboard": _leaderboard,
+    "query": _query,
 }

@@ -87,6 +87,23 @@ class Client:
     def leaderboard(self, slug: str, phase: str = "dev") -> dict[str, Any]:
         return dict(self._json("GET", f"/api/v1/tracks/{slug}/leaderboard/?phase={phase}"))
 
+    def query(self, slug: str, model: str, inputs: list[Any]) -> tuple[list[Any], int]:
+        """Released outputs of one black-box model for ``inputs`` (a list of points), sent in
+        requests of the track's ``query_batch``; returns them and the rows left today."""
+        batch = int(self.track(slug).get("limits", {}).get("query_batch") or 1000)
+        outputs: list[Any] = []
+        remaining = -1
+        for start in range(0, len(inputs), batch):
+            body = json.dumps({"model": model, "inputs": inputs[start : start + batch]})
+            request = self._request(
+                "POST", f"/api/v1/tracks/{slug}/query/", body=body.encode(),
+                content_type="application/json",
+            )  # fmt: skip
+            with self._open(request) as response:
+                outputs += json.loads(response.read())["outputs"]
+                remaining = int(response.headers.get("X-Query-Budget-Remaining", -1))
+        return outputs, remaining
+
     def submission(self, submission_id: int) -> dict[str, Any]:
         return dict(self._json("GET", f"/api/v1/submissions/{submission_id}/"))
 

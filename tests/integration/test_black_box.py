@@ -4,6 +4,9 @@ through attacks.remote (observations and Shokri's shadow-data synthesis), every 
 once, and its baselines run through the same release."""
 
 import io
+import json
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -19,6 +22,7 @@ from benchmark.models import DailyUsage, Submission, Track
 from benchmark.zoo.datasets import load_dataset
 from tests.benchmark.factories import make_staff, make_user
 from tests.benchmark.helpers import client_for
+from tests.conftest import ROOT
 from tests.http import request
 from tests.integration.conftest import log_tail, wait_for
 from tests.zoo.test_black_box import BLACK_BOX
@@ -87,6 +91,23 @@ def test_a_black_box_track_is_queried_attacked_and_baselined_over_http(
     assert target.spent == result.synthesis.spent + 20
     assert booked(participant) == spent + target.spent
     assert target.remaining == 10000 - booked(participant)
+
+    # The participant's command line: the same release, the rows booked.
+    config = tmp_path / "arena.json"
+    config.write_text(json.dumps({"url": http_server, "token": token}))
+    np.save(tmp_path / "points.npy", np.zeros((3, 600), dtype=np.int64))
+    before = booked(participant)
+    cli = subprocess.run(
+        [sys.executable, "-m", "arena", "query", "bbint", "inf/dev/3", str(tmp_path / "points.npy"),
+         "-o", str(tmp_path / "released.npy")],
+        cwd=ROOT, env={"ARENA_CONFIG": str(config), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert f"3 rows queried; {10000 - before - 3} left today on bbint" in cli.stderr
+    released = np.load(tmp_path / "released.npy")
+    assert released.shape == (3, 100) and ((released > 0).sum(axis=1) == 3).all()
+    assert booked(participant) == before + 3
 
     # One row past the budget: the client's requests that fit are answered and booked, the
     # last one is refused and books nothing.

@@ -8,6 +8,7 @@ predictions for the dev and final models as a MICO submission zip.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -48,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("-o", "--output", required=True, help="the zip to write")
     pre.add_argument("--cache-dir", help="keep observations here between runs")
     pre.add_argument("--queries", type=int, default=1, help="queries per image (flip, shifts)")
+    pre.add_argument(
+        "--url", help="a black-box track: query its models on this platform (attacks.remote)"
+    )
+    pre.add_argument("--token", help="the API token for --url (default: $ARENA_TOKEN)")
     pre.add_argument("--device", choices=DEVICES, default="auto", help="auto: CUDA when present")
     return parser
 
@@ -74,12 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             tracks = find_tracks(args.bundle)
             if len(tracks) != 1:
                 raise ValueError(f"{args.bundle} holds {len(tracks)} tracks; name one")
+            token = args.token or os.environ.get("ARENA_TOKEN")
+            if args.url and not token:
+                raise ValueError("--url needs --token or $ARENA_TOKEN")
             predictions = predict_bundle(
                 tracks[0],
                 args.attack,
                 cache_dir=args.cache_dir,
                 queries=args.queries,
                 device=args.device,
+                url=args.url,
+                token=token,
             )
             write_submission_zip(
                 predictions,

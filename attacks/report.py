@@ -206,14 +206,38 @@ def predict_bundle(
     cache_dir: str | Path | None = None,
     queries: int = 1,
     device: str = "auto",
+    url: str | None = None,
+    token: str | None = None,
 ) -> dict[str, dict[ModelId, np.ndarray]]:
     """An attack's predictions for every dev and final model of every scenario of a track.
 
     The result goes straight into :func:`attacks.write_submission_zip`, with
-    ``folders=`` :func:`bundle_folders` of the track.
+    ``folders=`` :func:`bundle_folders` of the track. With ``url`` (a black-box track, whose
+    bundle holds no weights) the models are queried on that platform with ``token``
+    (:func:`attacks.remote.observe_remote`), spending the day's query budget once per cache.
     """
-    get(name)
+    chosen = get(name)
     track = open_track(track_dir)
+    if url is not None:
+        from attacks.remote import observe_remote
+
+        if chosen.white_box:
+            raise ValueError(f"{name} reads the weights; a black-box track releases outputs only")
+        robustness = label_only.COPIES if chosen.needs_robustness else 0
+        return {
+            scenario: run(
+                name,
+                observe_remote(
+                    directory,
+                    url=url,
+                    token=token or "",
+                    robustness=robustness,
+                    cache_dir=cache_dir,
+                    track=track,
+                ),
+            )
+            for scenario, directory in scenario_dirs(track).items()
+        }
     return {
         scenario: run(name, obs)
         for scenario, obs in _observations(track, "dev+final", cache_dir, queries, device, [name])

@@ -5,6 +5,7 @@ once, and its baselines run through the same release."""
 
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -23,7 +24,7 @@ from benchmark.zoo.datasets import load_dataset
 from tests.benchmark.factories import make_staff, make_user
 from tests.benchmark.helpers import client_for
 from tests.conftest import ROOT
-from tests.http import request
+from tests.http import post_file, request
 from tests.integration.conftest import log_tail, wait_for
 from tests.zoo.test_black_box import BLACK_BOX
 
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 TRACK = (
     BLACK_BOX.replace('slug = "tiny"', 'slug = "bbint"', 1)
     .replace("epochs = 2", "epochs = 10")
-    .replace("max_bytes = 2_000_000", "max_bytes = 2_000_000\nqueries_per_day = 10000")
+    .replace("max_bytes = 2_000_000", "max_bytes = 2_000_000\nqueries_per_day = 20000")
 )
 
 
@@ -90,7 +91,7 @@ def test_a_black_box_track_is_queried_attacked_and_baselined_over_http(
     assert result.scores.shape == (20,) and ((result.scores > 0) & (result.scores < 1)).all()
     assert target.spent == result.synthesis.spent + 20
     assert booked(participant) == spent + target.spent
-    assert target.remaining == 10000 - booked(participant)
+    assert target.remaining == 20000 - booked(participant)
 
     # The participant's command line: the same release, the rows booked.
     config = tmp_path / "arena.json"
@@ -104,15 +105,36 @@ def test_a_black_box_track_is_queried_attacked_and_baselined_over_http(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
-    assert f"3 rows queried; {10000 - before - 3} left today on bbint" in cli.stderr
+    assert f"3 rows queried; {20000 - before - 3} left today on bbint" in cli.stderr
     released = np.load(tmp_path / "released.npy")
     assert released.shape == (3, 100) and ((released > 0).sum(axis=1) == 3).all()
     assert booked(participant) == before + 3
 
+    # The attacks command line on the bundle, querying the platform: a zip that scores.
+    predicted = subprocess.run(
+        [sys.executable, "-m", "attacks", "predict", str(tmp_path / "kit" / "bbint"), "loss",
+         "--url", http_server, "-o", str(tmp_path / "loss.zip")],
+        cwd=ROOT, env={**os.environ, "ARENA_TOKEN": token}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert predicted.returncode == 0, predicted.stderr
+    posted = post_file(
+        f"{http_server}/api/v1/tracks/bbint/submissions/", (tmp_path / "loss.zip").read_bytes(),
+        token=token,
+    )  # fmt: skip
+    assert posted.status == 202, posted.body
+
+    def scored():
+        body = request("GET", f"{http_server}/api/v1/submissions/{posted.json()['id']}/",
+                       token=token).json()  # fmt: skip
+        return body if body["status"] in ("scored", "failed") else None
+
+    assert wait_for(scored, timeout=120, what="scoring", logs=logs)["status"] == "scored"
+
     # One row past the budget: the client's requests that fit are answered and booked, the
     # last one is refused and books nothing.
     before = booked(participant)
-    rows = 10000 - before + 1
+    rows = 20000 - before + 1
     last = rows % 1000 or 1000
     oracle = RemoteOracle(http_server, token=token, track="bbint", model="inf/dev/3")
     with pytest.raises(BudgetExhausted, match="query rows on bbint are left today"):

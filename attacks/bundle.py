@@ -40,6 +40,7 @@ __all__ = [
     "open_track",
     "scenario_dirs",
     "scenario_track",
+    "shadows_and_targets",
     "track_from_spec",
 ]
 
@@ -215,17 +216,49 @@ def scenario_dirs(track: Track) -> dict[str, Path]:
     }
 
 
-def model_dirs(scenario_dir: Path, phase: str) -> list[tuple[int, Path]]:
-    """``(index, directory)`` of every model of a phase, by index."""
+def model_dirs(scenario_dir: Path, phase: str, *, weights: bool = True) -> list[tuple[int, Path]]:
+    """``(index, directory)`` of every model of a phase, by index: those holding ``model.pt``,
+    or (``weights=False``, a black-box bundle) those holding their seeds."""
     phase_dir = scenario_dir / phase
     if not phase_dir.is_dir():
         return []
+    marker = "model.pt" if weights else "seed_challenge"
     found = [
         (int(match.group(1)), path)
         for path in phase_dir.iterdir()
-        if (match := _MODEL.fullmatch(path.name)) and (path / "model.pt").is_file()
+        if (match := _MODEL.fullmatch(path.name)) and (path / marker).is_file()
     ]
     return sorted(found)
+
+
+def shadows_and_targets(
+    scenario_dir: Path, targets: Targets, *, weights: bool = True
+) -> tuple[list[tuple[int, Path]], list[tuple[str, int, Path]]]:
+    """The shadow models (``(index, dir)``) and targets (``(phase, index, dir)``) of a scenario:
+    train models and dev + final ones, or the two halves of the train models.
+
+    Raises
+    ------
+    ValueError
+        If either side is empty.
+    """
+    train = model_dirs(scenario_dir, "train", weights=weights)
+    if targets == "train":
+        half = len(train) // 2
+        shadows, target_models = train[:half], [("train", i, d) for i, d in train[half:]]
+    else:
+        shadows = train
+        target_models = [
+            (phase, i, d)
+            for phase in ("dev", "final")
+            for i, d in model_dirs(scenario_dir, phase, weights=weights)
+        ]
+    if not shadows or not target_models:
+        raise ValueError(
+            f"{scenario_dir}: need shadow and target models, found {len(shadows)} and "
+            f"{len(target_models)}"
+        )
+    return shadows, target_models
 
 
 def _training_set(track: Track, model_dir: Path) -> np.ndarray:
@@ -306,20 +339,7 @@ def observe(
     """
     scenario_dir = Path(scenario_dir)
     track = scenario_track(track or open_track(scenario_dir.parent), scenario_dir)
-    train = model_dirs(scenario_dir, "train")
-    if targets == "train":
-        half = len(train) // 2
-        shadows, target_models = train[:half], [("train", i, d) for i, d in train[half:]]
-    else:
-        shadows = train
-        target_models = [
-            (phase, i, d) for phase in ("dev", "final") for i, d in model_dirs(scenario_dir, phase)
-        ]
-    if not shadows or not target_models:
-        raise ValueError(
-            f"{scenario_dir}: need shadow and target models, found {len(shadows)} and "
-            f"{len(target_models)}"
-        )
+    shadows, target_models = shadows_and_targets(scenario_dir, targets)
     options = {
         "targets": targets,
         "queries": queries,

@@ -29,7 +29,16 @@ import orjson
 import torch
 
 from attacks import label_only
-from attacks.bundle import Track, _compute, _fingerprint, _load, _save, open_track, scenario_track
+from attacks.bundle import (
+    Track,
+    _compute,
+    _fingerprint,
+    _load,
+    _save,
+    open_track,
+    scenario_track,
+    shadows_and_targets,
+)
 from attacks.observations import Observations
 from attacks.oracle import BudgetExhausted
 from attacks.released import from_release
@@ -220,19 +229,6 @@ class RemoteModels:
         ])  # fmt: skip
 
 
-def _listed(scenario_dir: Path, phase: str) -> list[tuple[int, Path]]:
-    """Model folders of a black-box bundle (seeds, no weights), by index."""
-    phase_dir = scenario_dir / phase
-    if not phase_dir.is_dir():
-        return []
-    found = [
-        (int(path.name.removeprefix("model_")), path)
-        for path in phase_dir.iterdir()
-        if path.name.startswith("model_") and (path / "seed_challenge").is_file()
-    ]
-    return sorted(found)
-
-
 def observe_remote(
     scenario_dir: str | Path,
     *,
@@ -262,20 +258,7 @@ def observe_remote(
     """
     scenario_dir = Path(scenario_dir)
     track = scenario_track(track or open_track(scenario_dir.parent), scenario_dir)
-    train = _listed(scenario_dir, "train")
-    if targets == "train":
-        half = len(train) // 2
-        shadows, target_models = train[:half], [("train", i, d) for i, d in train[half:]]
-    else:
-        shadows = train
-        target_models = [
-            (phase, i, d) for phase in ("dev", "final") for i, d in _listed(scenario_dir, phase)
-        ]
-    if not shadows or not target_models:
-        raise ValueError(
-            f"{scenario_dir}: need shadow and target models, found {len(shadows)} and "
-            f"{len(target_models)}"
-        )
+    shadows, target_models = shadows_and_targets(scenario_dir, targets, weights=False)
     options = {
         "targets": targets,
         "queries": 1,

@@ -1,6 +1,5 @@
 """ORM models: the competition (tracks, zoo models, submissions, scores, quotas), the background
-jobs that build, score and attack, e-mail (preferences, outgoing messages), and who
-organizes a track and who is registered on it."""
+jobs that build, score and attack, and e-mail (preferences, outgoing messages)."""
 
 from benchmark.models.competition import (
     DESCRIPTION_MAX,
@@ -25,12 +24,10 @@ from benchmark.models.competition import (
 )
 from benchmark.models.emails import EmailPreferences, OutgoingEmail
 from benchmark.models.jobs import Job, WorkerHeartbeat
-from benchmark.models.roles import ROLES, Registration, TrackOrganizer
 
 __all__ = [
     "DESCRIPTION_MAX",
     "METHOD_MAX",
-    "ROLES",
     "SCORED_PHASES",
     "URL_MAX",
     "Access",
@@ -43,12 +40,10 @@ __all__ = [
     "OutgoingEmail",
     "PairComparison",
     "Phase",
-    "Registration",
     "Scenario",
     "ScenarioScore",
     "Submission",
     "Track",
-    "TrackOrganizer",
     "WorkerHeartbeat",
     "ZooModel",
     "ZooStorage",

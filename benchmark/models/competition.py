@@ -86,17 +86,6 @@ class Track(models.Model):
         default=1_000, help_text="Most rows in one query request (black-box)."
     )
     challenge = models.PositiveIntegerField(help_text="m: members (and non-members) per model.")
-    # Registration: what a participant needs before downloading, submitting or querying
-    # (nothing of the three: anyone signed in takes part, as before).
-    terms = models.TextField(blank=True, help_text="Terms participants accept (empty: none).")
-    requires_approval = models.BooleanField(
-        default=False, help_text="An organizer approves each registration."
-    )
-    email_domains = models.JSONField(
-        default=list,
-        blank=True,
-        help_text='E-mail domains allowed to take part, e.g. ["example.org"] (empty: any).',
-    )
     build_status = models.CharField(
         max_length=16, choices=BuildStatus.choices, default=BuildStatus.PENDING
     )

@@ -1,10 +1,10 @@
 """E-mail: what each participant asked to be told, and every message the platform sends.
 
 A message is a row written in the transaction of what it tells (a submission scored, the final
-leaderboard revealed, a password reset asked for, a registration decided) and sent by a job on
-a worker (``benchmark.services.emails``), so a request or a scoring run never waits on a mail
-server and a message survives a broker that is down. The row's unique ``key`` names the event,
-so one event makes one message however often the code that notices it runs.
+leaderboard revealed, a password reset asked for) and sent by a job on a worker
+(``benchmark.services.emails``), so a request or a scoring run never waits on a mail server and
+a message survives a broker that is down. The row's unique ``key`` names the event, so one event
+makes one message however often the code that notices it runs.
 """
 
 from django.conf import settings
@@ -42,7 +42,6 @@ class OutgoingEmail(models.Model):
         SUBMISSION_FAILED = "submission-failed", "submission failed"
         FINAL_REVEALED = "final-revealed", "final leaderboard revealed"
         PASSWORD_RESET = "password-reset", "password reset"
-        REGISTRATION_DECIDED = "registration-decided", "registration approved or refused"
 
     class State(models.TextChoices):
         PENDING = "pending", "pending"
@@ -75,7 +74,6 @@ class OutgoingEmail(models.Model):
                         "submission-failed",
                         "final-revealed",
                         "password-reset",
-                        "registration-decided",
                     ]
                 ),
                 name="email_kind_valid",

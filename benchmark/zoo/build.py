@@ -182,6 +182,12 @@ def track_populations(track: TrackSpec) -> dict[str, torch.Tensor]:
     return files
 
 
+def _features(data: Any) -> dict[str, Any]:
+    """The dataset's feature space as JSON holds it (the shape a list)."""
+    space = dataclasses.asdict(data.feature_space())
+    return {**space, "shape": list(space["shape"])}
+
+
 def _data_entry(track: TrackSpec, scenario: ScenarioSpec | None) -> dict[str, Any]:
     data = track_dataset(track) if scenario is None else scenario_dataset(track, scenario)
     source = track if scenario is None else scenario
@@ -194,7 +200,7 @@ def _data_entry(track: TrackSpec, scenario: ScenarioSpec | None) -> dict[str, An
         },
         "records": len(data),
         "num_classes": data.num_classes,
-        "features": dataclasses.asdict(data.feature_space()),
+        "features": _features(data),
         "checksum_sha256": data.checksum(),
         "architecture": source.architecture,
         "population": source.population,

@@ -21,6 +21,16 @@ def scored(
     )
     services.submission_score(submission_id=submission.pk)
     submission.refresh_from_db()
+    if submission.status == Submission.Status.SCORING:
+        # A committed row (a transactional test) after an integration test started the real
+        # worker: its job went to Redis and the worker claimed it first; it scores it.
+        from tests.integration.conftest import wait_for
+
+        def done() -> Submission | None:
+            submission.refresh_from_db()
+            return None if submission.status == Submission.Status.SCORING else submission
+
+        wait_for(done, timeout=60, what=f"submission {submission.pk} scored by the worker")
     assert submission.status == Submission.Status.SCORED, submission.message
     return submission
 

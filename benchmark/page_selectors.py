@@ -94,7 +94,7 @@ def leaderboard_table(
                 "cells": cells,
                 "score_text": _fmt(row.get("score"), 4),
                 "ci_text": f"[{_fmt(ci[0], 3)}, {_fmt(ci[1], 3)}]",
-                "mine": username is not None and row["username"] == username,
+                "mine": username is not None and username in row["members"],
             }
         )
     return {

@@ -25,6 +25,16 @@ urlpatterns = [
     path("tracks/<slug:slug>/reveal/", views.track_reveal, name="track-reveal"),
     path("tracks/<slug:slug>/rescore/", views.track_rescore, name="track-rescore"),
     path("tracks/<slug:slug>/attacks/", views.track_attack, name="track-attack"),
+    path("tracks/<slug:slug>/benchmark/", views.track_benchmark, name="track-benchmark"),
+    path("tracks/<slug:slug>/register/", views.track_register, name="track-register"),
+    path("tracks/<slug:slug>/team/", views.team_create, name="track-team-create"),
+    path("tracks/<slug:slug>/team/join/", views.team_join, name="track-team-join"),
+    path("tracks/<slug:slug>/team/leave/", views.team_leave, name="track-team-leave"),
+    path(
+        "submissions/<int:submission_id>/select/",
+        views.submission_select,
+        name="submission-select",
+    ),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission-detail"),
     path(
         "submissions/<int:submission_id>/metadata/",

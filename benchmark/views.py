@@ -27,17 +27,19 @@ from benchmark.forms import (
     SubmissionMetadataForm,
     SubmissionUploadForm,
 )
-from benchmark.models import Access, Submission, Track
+from benchmark.models import Access, AnyUser, Submission, Track
 from benchmark.page_selectors import (
     METRIC_LABELS,
     leaderboard_table,
     scenario_headers,
     submission_rows,
 )
+from benchmark.permissions import track_permits, track_roles
 from benchmark.services.queries import query_budget
+from benchmark.services.registrations import RegistrationRequired, participation_check
 from benchmark.services.submissions import METADATA_FIELDS
 
-PHASES = ("dev", "final")
+PHASES = ("dev", "final", "benchmark")
 # Rows of the leaderboard shown on the track page, and per page of the leaderboard page.
 TRACK_PAGE_ROWS = 10
 LEADERBOARD_PAGE_ROWS = 50
@@ -75,11 +77,19 @@ def _field_errors(form: forms.Form, error: MetadataInvalid) -> None:
             form.add_error(name if name in form.fields else None, reason)
 
 
+def _may_take_part(track: Track, user: AnyUser) -> bool:
+    try:
+        participation_check(track=track, user=user)
+    except RegistrationRequired:
+        return False
+    return True
+
+
 def _board(
     request: HttpRequest, track: Track, phase: str, *, limit: int, full: bool, page: int = 1
 ) -> dict[str, Any]:
-    """One phase's leaderboard shaped for the table, with its figures. Before the reveal the
-    selector gives the final phase to staff only (shown to them as a preview)."""
+    """One board's leaderboard shaped for the table, with its figures. Before the reveal the
+    selector gives the final phase to organizers only (shown to them as a preview)."""
     skip = (page - 1) * limit
     board = selectors.leaderboard_for_phase(
         track=track, phase=phase, user=request.user, ranks=(skip + 1, skip + limit)
@@ -110,6 +120,7 @@ def _track_page(
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
+    roles = track_roles(track=track, user=user)
     context: dict[str, Any] = {
         "track": track,
         "now": timezone.now(),
@@ -123,7 +134,16 @@ def _track_page(
         else None,
         "dev": _board(request, track, "dev", limit=TRACK_PAGE_ROWS, full=False),
         "final": _board(request, track, "final", limit=TRACK_PAGE_ROWS, full=False),
-        "attack_form": AttackRunForm() if user.is_staff else None,
+        "bench": _board(request, track, "benchmark", limit=TRACK_PAGE_ROWS, full=False),
+        "roles": roles,
+        "organizer": bool(roles),
+        "may_take_part": _may_take_part(track, user),
+        "registration": selectors.registration_for_user(track=track, user=user),
+        "team": selectors.team_for_user(track=track, user=user),
+        "pending_registrations": track.registrations.filter(status="pending").count()
+        if "moderation" in roles
+        else 0,
+        "attack_form": AttackRunForm() if "attacks" in roles else None,
         "query_budget": query_budget(track=track, user=cast(User, user))
         if user.is_authenticated and track.access == Access.BLACK_BOX
         else None,
@@ -167,7 +187,7 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = selectors.track_get(slug=slug, user=request.user)
     phase = request.GET.get("phase", "dev")
     if phase not in PHASES:
-        raise Http404(f"no phase {phase!r}; use dev or final")
+        raise Http404(f"no phase {phase!r}; use dev, final or benchmark")
     page = request.GET.get("page", "1")
     if not page.isdigit() or int(page) < 1:
         raise Http404(f"no page {page!r}")
@@ -268,10 +288,11 @@ def account_email(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/account_email.html", {"form": form})
 
 
-def _staff_track(request: HttpRequest, slug: str) -> Track:
-    if not request.user.is_staff:
-        raise PermissionDenied("organizers only")
-    return selectors.track_get(slug=slug, user=request.user)
+def _organizer_track(request: HttpRequest, slug: str, role: str) -> Track:
+    track = selectors.track_get(slug=slug, user=request.user)
+    if not track_permits(track=track, user=request.user, role=role):
+        raise PermissionDenied(f"this needs the {role!r} role on {track.slug}")
+    return track
 
 
 def _organizer_done(request: HttpRequest, track: Track, action: Any, success: str) -> HttpResponse:
@@ -287,7 +308,7 @@ def _organizer_done(request: HttpRequest, track: Track, action: Any, success: st
 @require_POST
 @login_required
 def track_reveal(request: HttpRequest, slug: str) -> HttpResponse:
-    track = _staff_track(request, slug)
+    track = _organizer_track(request, slug, "reveal")
     return _organizer_done(
         request,
         track,
@@ -299,7 +320,7 @@ def track_reveal(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @login_required
 def track_rescore(request: HttpRequest, slug: str) -> HttpResponse:
-    track = _staff_track(request, slug)
+    track = _organizer_track(request, slug, "rescore")
     return _organizer_done(
         request,
         track,
@@ -311,7 +332,7 @@ def track_rescore(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @login_required
 def track_attack(request: HttpRequest, slug: str) -> HttpResponse:
-    track = _staff_track(request, slug)
+    track = _organizer_track(request, slug, "attacks")
     form = AttackRunForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the listed attacks.")
@@ -323,3 +344,98 @@ def track_attack(request: HttpRequest, slug: str) -> HttpResponse:
         lambda: services.attack_queue(track=track, attack=attack, by=request.user),
         f"The {attack} baseline is queued; it appears on the leaderboard once scored.",
     )
+
+
+@require_POST
+@login_required
+def track_benchmark(request: HttpRequest, slug: str) -> HttpResponse:
+    track = _organizer_track(request, slug, "reveal")
+    return _organizer_done(
+        request,
+        track,
+        lambda: services.track_benchmark_open(track=track),
+        "The track stays open as a benchmark: new uploads go to the benchmark leaderboard.",
+    )
+
+
+def _participant_done(request: HttpRequest, slug: str, action: Any, success: str) -> HttpResponse:
+    """Run a participant's action from the track page and come back to it with the outcome."""
+    try:
+        action()
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("track-detail", slug=slug)
+
+
+@require_POST
+@login_required
+def track_register(request: HttpRequest, slug: str) -> HttpResponse:
+    track = selectors.track_get(slug=slug, user=request.user)
+    user = cast(User, request.user)
+    return _participant_done(
+        request,
+        slug,
+        lambda: services.registration_apply(
+            track=track, user=user, accept_terms=request.POST.get("accept_terms") == "1"
+        ),
+        "Registered." if not track.requires_approval else "Registered: the organizers decide.",
+    )
+
+
+@require_POST
+@login_required
+def team_create(request: HttpRequest, slug: str) -> HttpResponse:
+    track = selectors.track_get(slug=slug, user=request.user)
+    user = cast(User, request.user)
+    name = request.POST.get("name", "")
+    return _participant_done(
+        request,
+        slug,
+        lambda: services.team_create(track=track, user=user, name=name),
+        "Your team is formed: give its invite code to whoever should join.",
+    )
+
+
+@require_POST
+@login_required
+def team_join(request: HttpRequest, slug: str) -> HttpResponse:
+    track = selectors.track_get(slug=slug, user=request.user)
+    user = cast(User, request.user)
+    code = request.POST.get("invite_code", "").strip()
+    return _participant_done(
+        request,
+        slug,
+        lambda: services.team_join(track=track, user=user, invite_code=code),
+        "You joined the team.",
+    )
+
+
+@require_POST
+@login_required
+def team_leave(request: HttpRequest, slug: str) -> HttpResponse:
+    track = selectors.track_get(slug=slug, user=request.user)
+    user = cast(User, request.user)
+    return _participant_done(
+        request, slug, lambda: services.team_leave(track=track, user=user), "You left the team."
+    )
+
+
+@require_POST
+@login_required
+def submission_select(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """Mark or unmark a submission for final (the button on the participant's list)."""
+    submission = selectors.submission_get(submission_id=submission_id, user=request.user)
+    selected = request.POST.get("selected") == "1"
+    try:
+        services.submission_select(submission=submission, user=request.user, selected=selected)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"Submission #{submission.pk} {'counts' if selected else 'no longer counts'} "
+            "for final.",
+        )
+    return redirect("track-submissions", slug=submission.track.slug)

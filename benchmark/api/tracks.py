@@ -16,12 +16,26 @@ from benchmark import selectors, services
 from benchmark.api.schema import error_response
 from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import Access, Track
+from benchmark.permissions import track_create_allowed
 from benchmark.services.queries import query_budget
+from benchmark.services.registrations import participation_check
 from benchmark.services.submissions import METADATA_FIELDS
 from benchmark.zoo.release import Defence
 
+
+class CanCreateTracks(permissions.BasePermission):
+    """Staff, or users with Django's ``benchmark.add_track`` permission."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return track_create_allowed(user=request.user)
+
+
 PHASE_PARAMETER = OpenApiParameter(
-    "phase", str, enum=["dev", "final"], default="dev", description="Leaderboard phase."
+    "phase",
+    str,
+    enum=["dev", "final", "benchmark"],
+    default="dev",
+    description="Leaderboard: dev, final (after the reveal), or benchmark (once opened).",
 )
 
 
@@ -46,7 +60,18 @@ class TrackSerializer(serializers.Serializer):
     name = serializers.CharField()
     access = serializers.CharField(help_text="white-box (weights in the bundle) or black-box.")
     primary = serializers.CharField()
-    ranking = serializers.CharField()
+    final = serializers.CharField(
+        help_text="Which submission counts: latest (MICO), best-dev or selected."
+    )
+    final_rule = serializers.CharField(source="get_final_display")
+    select_final = serializers.IntegerField(help_text='Marks allowed with final = "selected".')
+    max_team_size = serializers.IntegerField(help_text="1 means no teams.")
+    teams_frozen_at = serializers.DateTimeField()
+    registration_required = serializers.BooleanField()
+    requires_approval = serializers.BooleanField()
+    terms = serializers.CharField()
+    email_domains = serializers.ListField(child=serializers.CharField())
+    benchmark_open = serializers.SerializerMethodField()
     dev_opens = serializers.DateTimeField()
     final_deadline = serializers.DateTimeField()
     revealed = serializers.BooleanField(source="is_revealed")
@@ -54,6 +79,9 @@ class TrackSerializer(serializers.Serializer):
     models_built = serializers.IntegerField()
     models_total = serializers.IntegerField()
     scenarios = ScenarioSerializer(many=True, source="scenarios.all")
+
+    def get_benchmark_open(self, track: Any) -> bool:
+        return track.benchmark_opened_at is not None
 
 
 class TrackListApi(APIView):
@@ -69,7 +97,7 @@ class TrackListApi(APIView):
 
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
-            return [permissions.IsAdminUser()]
+            return [CanCreateTracks()]
         return [permissions.AllowAny()]
 
     @extend_schema(responses={200: TrackSerializer(many=True)}, summary="List tracks")
@@ -106,6 +134,8 @@ class TrackDetailApi(APIView):
         per_day_left = serializers.IntegerField()
         total_left = serializers.IntegerField()
         invalid_left = serializers.IntegerField()
+        benchmark_left = serializers.IntegerField(help_text="Uploads left today (benchmark).")
+        team = serializers.CharField(help_text="Whose quota it is: the team's name, or empty.")
         resets_at = serializers.DateTimeField()
 
     class OutputSerializer(TrackSerializer):
@@ -126,6 +156,7 @@ class TrackDetailApi(APIView):
                 "max_bytes": track.max_bytes,
                 "queries_per_day": track.queries_per_day,
                 "query_batch": track.query_batch,
+                "benchmark_per_day": track.benchmark_per_day,
             }
 
         def get_bundle_url(self, track: Track) -> str | None:
@@ -161,7 +192,9 @@ class TrackDetailApi(APIView):
 
 class LeaderboardRowSerializer(serializers.Serializer):
     rank = serializers.IntegerField(allow_null=True)
-    username = serializers.CharField()
+    username = serializers.CharField(help_text="The participant, or the team's name.")
+    team = serializers.CharField(help_text="The team's name (empty: a participant alone).")
+    members = serializers.ListField(child=serializers.CharField())
     is_baseline = serializers.BooleanField()
     attack = serializers.CharField()
     submission_id = serializers.IntegerField()
@@ -224,14 +257,17 @@ class LeaderboardCsvApi(APIView):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{track.slug}-{phase}.csv"'
         writer = csv.writer(response)
-        header = ["rank", "username", "baseline", "submission_id", "score", "ci_low", "ci_high"]
+        header = ["rank", "username", "team", "members", "baseline", "submission_id", "score"]
+        header += ["ci_low", "ci_high"]
         header += ["tied_with_above", *METADATA_FIELDS]
         header += [f"{slug}:{metric}" for slug in board["scenarios"] for metric in metrics]
         writer.writerow(header)
         for row in board["rows"]:
             line: list[Any] = [
                 row["rank"] if row["rank"] is not None else "",
-                row["username"],
+                _inert(row["username"]),
+                _inert(row["team"]),
+                " ".join(row["members"]),
                 row["attack"] if row["is_baseline"] else "",
                 row["submission_id"],
                 row["score"],
@@ -269,6 +305,7 @@ class BundleDownloadApi(APIView):
         track = selectors.track_get(slug=slug, user=request.user)
         if track.build_status != Track.BuildStatus.READY:
             raise NotReady(f"the zoo of {track.slug} is not built yet ({track.build_status})")
+        participation_check(track=track, user=request.user)
         if not track.bundle.name or not track.bundle.storage.exists(track.bundle.name):
             raise Http404("the bundle file is missing")
         return FileResponse(

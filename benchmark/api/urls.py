@@ -4,10 +4,20 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from benchmark.api.accounts import EmailPreferencesApi
 from benchmark.api.auth import TokenCreateApi
 from benchmark.api.organizers import (
+    RegistrationDecideApi,
+    RegistrationListApi,
     SubmissionFlagsApi,
     TrackAttackApi,
+    TrackBenchmarkApi,
     TrackRescoreApi,
     TrackRevealApi,
+)
+from benchmark.api.participants import (
+    RegistrationApi,
+    SubmissionSelectApi,
+    TeamApi,
+    TeamJoinApi,
+    TeamLeaveApi,
 )
 from benchmark.api.queries import TrackQueryApi
 from benchmark.api.scoring import ScoreApi
@@ -41,11 +51,31 @@ urlpatterns = [
     path("tracks/<slug:slug>/reveal/", TrackRevealApi.as_view(), name="api-reveal"),
     path("tracks/<slug:slug>/rescore/", TrackRescoreApi.as_view(), name="api-rescore"),
     path("tracks/<slug:slug>/attacks/", TrackAttackApi.as_view(), name="api-attacks"),
+    path("tracks/<slug:slug>/benchmark/", TrackBenchmarkApi.as_view(), name="api-benchmark"),
+    path("tracks/<slug:slug>/registration/", RegistrationApi.as_view(), name="api-registration"),
+    path(
+        "tracks/<slug:slug>/registrations/",
+        RegistrationListApi.as_view(),
+        name="api-registrations",
+    ),
+    path(
+        "tracks/<slug:slug>/registrations/<int:registration_id>/",
+        RegistrationDecideApi.as_view(),
+        name="api-registration-decide",
+    ),
+    path("tracks/<slug:slug>/team/", TeamApi.as_view(), name="api-team"),
+    path("tracks/<slug:slug>/team/join/", TeamJoinApi.as_view(), name="api-team-join"),
+    path("tracks/<slug:slug>/team/leave/", TeamLeaveApi.as_view(), name="api-team-leave"),
     path("submissions/<int:submission_id>/", SubmissionDetailApi.as_view(), name="api-submission"),
     path(
         "submissions/<int:submission_id>/flags/",
         SubmissionFlagsApi.as_view(),
         name="api-submission-flags",
+    ),
+    path(
+        "submissions/<int:submission_id>/select/",
+        SubmissionSelectApi.as_view(),
+        name="api-submission-select",
     ),
     path("score/", ScoreApi.as_view(), name="api-score"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

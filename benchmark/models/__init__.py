@@ -1,5 +1,6 @@
-"""ORM models: the competition (tracks, zoo models, submissions, scores, quotas), the background
-jobs that build, score and attack, and e-mail (preferences, outgoing messages)."""
+"""ORM models: the competition (tracks, zoo models, submissions, scores, quotas), who takes
+part (teams, registrations, organizers), the background jobs that build, score and attack,
+and e-mail (preferences, outgoing messages)."""
 
 from benchmark.models.competition import (
     DESCRIPTION_MAX,
@@ -24,10 +25,12 @@ from benchmark.models.competition import (
 )
 from benchmark.models.emails import EmailPreferences, OutgoingEmail
 from benchmark.models.jobs import Job, WorkerHeartbeat
+from benchmark.models.roles import ROLES, Registration, Team, TeamMember, TrackOrganizer
 
 __all__ = [
     "DESCRIPTION_MAX",
     "METHOD_MAX",
+    "ROLES",
     "SCORED_PHASES",
     "URL_MAX",
     "Access",
@@ -40,10 +43,14 @@ __all__ = [
     "OutgoingEmail",
     "PairComparison",
     "Phase",
+    "Registration",
     "Scenario",
     "ScenarioScore",
     "Submission",
+    "Team",
+    "TeamMember",
     "Track",
+    "TrackOrganizer",
     "WorkerHeartbeat",
     "ZooModel",
     "ZooStorage",

@@ -4,6 +4,7 @@ Rows hold what the leaderboard and the pages need; files (zoo weights, solutions
 uploaded zips) live in storage. Invariants that the database can keep are constraints here.
 """
 
+import datetime as dt
 import os
 
 from django.conf import settings
@@ -50,9 +51,12 @@ class Access(models.TextChoices):
 
 
 class Track(models.Model):
-    class Ranking(models.TextChoices):
-        LATEST = "latest", "latest valid submission (MICO)"
-        BEST = "best", "best dev primary metric"
+    class Final(models.TextChoices):
+        """Which of a participant's submissions counts (on dev and final alike)."""
+
+        LATEST = "latest", "the latest valid submission (MICO)"
+        BEST_DEV = "best-dev", "the one with the best mean dev metric"
+        SELECTED = "selected", "the best on final of those the participant marks"
 
     class BuildStatus(models.TextChoices):
         PENDING = "pending", "pending"
@@ -65,7 +69,27 @@ class Track(models.Model):
     spec_text = models.TextField(help_text="The track file (TOML) as uploaded.")
     spec = models.JSONField(default=dict, help_text="The validated track file.")
     primary = models.CharField(max_length=32, default="TPR_FPR_1000")
-    ranking = models.CharField(max_length=8, choices=Ranking.choices, default=Ranking.LATEST)
+    final = models.CharField(max_length=8, choices=Final.choices, default=Final.LATEST)
+    select_final = models.PositiveSmallIntegerField(
+        default=2, help_text='Submissions a participant may mark with final = "selected".'
+    )
+    max_team_size = models.PositiveSmallIntegerField(default=1, help_text="1 means no teams.")
+    teams_freeze = models.DateTimeField(
+        null=True, blank=True, help_text="Teams are frozen after this (empty: the deadline)."
+    )
+    terms = models.TextField(blank=True, help_text="Accepted at registration (empty: none).")
+    requires_approval = models.BooleanField(
+        default=False, help_text="An organizer approves each registration."
+    )
+    email_domains = models.JSONField(
+        default=list, blank=True, help_text="E-mail domains allowed to register (empty: any)."
+    )
+    benchmark_opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the benchmark phase opened (after the reveal)."
+    )
+    benchmark_per_day = models.PositiveIntegerField(
+        default=5, help_text="Uploads per participant per UTC day in the benchmark phase."
+    )
     dev_opens = models.DateTimeField()
     final_deadline = models.DateTimeField()
     revealed_at = models.DateTimeField(null=True, blank=True)
@@ -107,7 +131,11 @@ class Track(models.Model):
                 name="track_build_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(ranking__in=["latest", "best"]), name="track_ranking_valid"
+                condition=Q(final__in=["latest", "best-dev", "selected"]), name="track_final_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(benchmark_opened_at__isnull=True) | Q(revealed_at__isnull=False),
+                name="track_benchmark_after_reveal",
             ),
             models.CheckConstraint(
                 condition=Q(final_deadline__gt=models.F("dev_opens")), name="track_phases_ordered"
@@ -124,6 +152,15 @@ class Track(models.Model):
     @property
     def is_revealed(self) -> bool:
         return self.revealed_at is not None
+
+    @property
+    def registration_required(self) -> bool:
+        """True when participants register (terms, approval or allowed domains) first."""
+        return bool(self.terms.strip() or self.requires_approval or self.email_domains)
+
+    @property
+    def teams_frozen_at(self) -> "dt.datetime":
+        return self.teams_freeze or self.final_deadline
 
 
 class Scenario(models.Model):
@@ -238,6 +275,20 @@ class Submission(models.Model):
         choices=Access.choices,
         blank=True,
         help_text="What the method uses of the models (empty: not stated).",
+    )
+    team = models.ForeignKey(
+        "benchmark.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submissions",
+        help_text="The owner's team on this track when it was uploaded.",
+    )
+    selected = models.BooleanField(
+        default=False, help_text='Marked by its owner to count for final (final = "selected").'
+    )
+    benchmark = models.BooleanField(
+        default=False, help_text="Uploaded in the benchmark phase (after the reveal)."
     )
 
     class Meta:
@@ -380,17 +431,35 @@ class PairComparison(models.Model):
 
 
 class Entrant(models.Model):
-    """A participant's standing in a track; its row lock serialises their uploads."""
+    """Who holds a quota in a track: a participant, or a team (its members share one).
+
+    A participant's own row exists as soon as they act on the track; its row lock serialises
+    everything they do there (uploads, queries, joining a team). A team's row is its quota.
+    """
 
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="entrants")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.OneToOneField(
+        "benchmark.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="entrant"
+    )
     valid_total = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["track", "user"], name="entrant_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["track", "user"], condition=Q(user__isnull=False), name="entrant_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=True, team__isnull=False)
+                | Q(user__isnull=False, team__isnull=True),
+                name="entrant_user_or_team",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.track}"
+        return f"{self.team or self.user} in {self.track}"
 
 
 class DailyUsage(models.Model):
@@ -403,6 +472,7 @@ class DailyUsage(models.Model):
     queries = models.PositiveBigIntegerField(
         default=0, help_text="Rows queried of a black-box track's models."
     )
+    benchmark = models.PositiveIntegerField(default=0, help_text="Uploads in the benchmark phase.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["entrant", "day"], name="usage_unique")]

@@ -42,6 +42,7 @@ class OutgoingEmail(models.Model):
         SUBMISSION_FAILED = "submission-failed", "submission failed"
         FINAL_REVEALED = "final-revealed", "final leaderboard revealed"
         PASSWORD_RESET = "password-reset", "password reset"
+        REGISTRATION_DECIDED = "registration-decided", "registration approved or refused"
 
     class State(models.TextChoices):
         PENDING = "pending", "pending"

@@ -9,7 +9,7 @@ tie marks come from the cache of paired bootstraps that scoring fills
 import itertools
 from typing import Any
 
-from django.db.models import Avg, Max, QuerySet
+from django.db.models import Avg, BigIntegerField, Case, F, Max, QuerySet, When
 
 from benchmark.models import (
     AnyUser,
@@ -17,26 +17,37 @@ from benchmark.models import (
     PairComparison,
     ScenarioScore,
     Submission,
+    TeamMember,
     Track,
+    TrackOrganizer,
 )
+from benchmark.permissions import track_organizes
 from benchmark.services.scores import SCORER_VERSION
 from benchmark.services.submissions import METADATA_FIELDS
 from scoring.figures import roc_figure
 
-PHASES = ("dev", "final")
+#: The boards: dev and final of the competition, and the benchmark phase after the reveal
+#: (scored on the final models).
+PHASES = ("dev", "final", "benchmark")
 
 
 def check_phase(phase: str) -> str:
     if phase not in PHASES:
         from benchmark.errors import ApplicationError
 
-        raise ApplicationError(f"phase must be dev or final, got {phase!r}")
+        raise ApplicationError(f"phase must be dev, final or benchmark, got {phase!r}")
     return phase
 
 
+def scored_phase(board: str) -> str:
+    """The models a board's figures come from: the benchmark board's are the final ones."""
+    return "final" if board == "benchmark" else board
+
+
 def final_visible(*, track: Track, user: AnyUser) -> bool:
-    """Final figures are shown to staff always, to everybody else only after the reveal."""
-    return track.revealed_at is not None or bool(getattr(user, "is_staff", False))
+    """Final figures are shown to staff and the track's organizers always, to everybody else
+    only after the reveal."""
+    return track.revealed_at is not None or track_organizes(track=track, user=user)
 
 
 def _eligible(track: Track) -> QuerySet[Submission]:
@@ -48,35 +59,74 @@ def _eligible(track: Track) -> QuerySet[Submission]:
     )
 
 
-def chosen_submissions(*, track: Track) -> tuple[list[int], list[int]]:
-    """The submission that represents each participant, and the latest of each baseline attack.
+#: Who a leaderboard row stands for: a team (its id, negated) or a participant alone.
+_WHO = Case(
+    When(team_id__isnull=False, then=-F("team_id")),
+    default=F("owner_id"),
+    output_field=BigIntegerField(),
+)
 
-    Participants: staff never; only submissions made before the final deadline; the latest one
-    (MICO's rule) or, with ``ranking = "best"``, the one with the best mean dev primary metric
-    (the same one then counts for final).
-    """
-    participants = _eligible(track).filter(
-        is_baseline=False, owner__is_staff=False, created_at__lt=track.final_deadline
+
+def _best_per_who(submissions: QuerySet[Submission], phase: str) -> dict[int, int]:
+    """Per team or participant, the submission with the best mean primary metric on ``phase``."""
+    means = (
+        ScenarioScore.objects.filter(submission__in=submissions, phase=phase, is_current=True)
+        .annotate(
+            who=Case(
+                When(submission__team_id__isnull=False, then=-F("submission__team_id")),
+                default=F("submission__owner_id"),
+                output_field=BigIntegerField(),
+            )
+        )
+        .values("submission_id", "who")
+        .annotate(mean=Avg("primary"))
     )
-    if track.ranking == Track.Ranking.BEST:
-        means = (
-            ScenarioScore.objects.filter(submission__in=participants, phase="dev", is_current=True)
-            .values("submission_id", "submission__owner_id")
-            .annotate(mean=Avg("primary"))
-        )
-        best: dict[int, tuple[float, int]] = {}
-        for row in means:
-            key = (row["mean"], row["submission_id"])
-            owner = row["submission__owner_id"]
-            if owner not in best or key > best[owner]:
-                best[owner] = key
-        chosen = [submission_id for _, submission_id in best.values()]
+    best: dict[int, tuple[float, int]] = {}
+    for row in means:
+        key = (row["mean"], row["submission_id"])
+        if row["who"] not in best or key > best[row["who"]]:
+            best[row["who"]] = key
+    return {who: submission_id for who, (_, submission_id) in best.items()}
+
+
+def _latest_per_who(submissions: QuerySet[Submission]) -> dict[int, int]:
+    return dict(
+        submissions.annotate(who=_WHO)
+        .values("who")
+        .annotate(latest=Max("id"))
+        .values_list("who", "latest")
+    )
+
+
+def chosen_submissions(*, track: Track, phase: str = "dev") -> tuple[list[int], list[int]]:
+    """The submission that represents each participant (or team) on a board, and the latest of
+    each baseline attack.
+
+    Participants: never staff or the track's organizers. On dev and final, only submissions
+    made before the final deadline, chosen by the track's ``final`` rule: the latest (MICO's
+    rule); with ``"best-dev"`` the best mean dev primary metric (the same one counts for
+    final); with ``"selected"`` the latest on dev and, on final, the best on final of those the
+    participant marked (the latest when they marked none): the dev board never depends on
+    final scores. On the benchmark board, the latest of the benchmark-phase uploads.
+    """
+    organizers = TrackOrganizer.objects.filter(track=track).values("user_id")
+    participants = (
+        _eligible(track)
+        .filter(is_baseline=False, owner__is_staff=False)
+        .exclude(owner_id__in=organizers)
+    )
+    if phase == "benchmark":
+        chosen = list(_latest_per_who(participants.filter(benchmark=True)).values())
     else:
-        chosen = list(
-            participants.values("owner_id")
-            .annotate(latest=Max("id"))
-            .values_list("latest", flat=True)
-        )
+        participants = participants.filter(benchmark=False, created_at__lt=track.final_deadline)
+        if track.final == Track.Final.BEST_DEV:
+            chosen = list(_best_per_who(participants, "dev").values())
+        elif track.final == Track.Final.SELECTED and phase == "final":
+            picked = _latest_per_who(participants)
+            picked.update(_best_per_who(participants.filter(selected=True), "final"))
+            chosen = list(picked.values())
+        else:
+            chosen = list(_latest_per_who(participants).values())
     baselines = list(
         _eligible(track)
         .filter(is_baseline=True)
@@ -110,7 +160,11 @@ def leaderboard_for_phase(
     """
     check_phase(phase)
     scenarios = list(track.scenarios.order_by("position").values_list("slug", flat=True))
-    visible = phase == "dev" or final_visible(track=track, user=user)
+    visible = (
+        phase == "dev"
+        or (phase == "final" and final_visible(track=track, user=user))
+        or (phase == "benchmark" and track.benchmark_opened_at is not None)
+    )
     board: dict[str, Any] = {
         "phase": phase,
         "revealed": track.revealed_at is not None,
@@ -132,7 +186,7 @@ def leaderboard_for_phase(
         if row["is_baseline"] or first <= row["rank"] <= last
     }
     for submission_id, per_scenario in LeaderboardEntry.objects.filter(
-        submission_id__in=list(wanted), phase=phase, is_current=True
+        submission_id__in=list(wanted), phase=scored_phase(phase), is_current=True
     ).values_list("submission_id", "per_scenario"):
         wanted[submission_id]["per_scenario"] = per_scenario
     board["rows"] = rows
@@ -145,10 +199,10 @@ def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[
     Reads one :class:`LeaderboardEntry` per chosen submission (written at scoring time);
     without ``details`` the per-scenario figures are not loaded (``per_scenario`` is empty).
     """
-    chosen, baselines = chosen_submissions(track=track)
+    chosen, baselines = chosen_submissions(track=track, phase=phase)
     entries = (
         LeaderboardEntry.objects.filter(
-            submission_id__in=chosen + baselines, phase=phase, is_current=True
+            submission_id__in=chosen + baselines, phase=scored_phase(phase), is_current=True
         )
         .order_by("-score", "submission_id")
         .values_list(
@@ -158,15 +212,28 @@ def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[
             "ci_high",
             "per_scenario" if details else "phase",
             "submission__owner__username",
+            "submission__team_id",
+            "submission__team__name",
             "submission__is_baseline",
             "submission__attack",
             *(f"submission__{name}" for name in METADATA_FIELDS),
         )
     )
+    teams = {team_id for (_, _, _, _, _, _, team_id, *_) in entries if team_id is not None}
+    members: dict[int, list[str]] = {}
+    if teams:
+        for team_id, member in (
+            TeamMember.objects.filter(team_id__in=teams)
+            .order_by("joined_at", "id")
+            .values_list("team_id", "user__username")
+        ):
+            members.setdefault(team_id, []).append(member)
     rows = [
         {
             "rank": None,
-            "username": username or "",
+            "username": team_name or username or "",
+            "team": team_name or "",
+            "members": members.get(team_id, []) if team_id else [username] if username else [],
             "is_baseline": is_baseline,
             "attack": attack,
             "submission_id": submission_id,
@@ -183,6 +250,8 @@ def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[
             high,
             per_scenario,
             username,
+            team_id,
+            team_name,
             is_baseline,
             attack,
             *metadata,
@@ -192,7 +261,7 @@ def ranked_rows(*, track: Track, phase: str, details: bool = True) -> list[dict[
     separated = {
         (better, worse): flag
         for better, worse, flag in PairComparison.objects.filter(
-            phase=phase,
+            phase=scored_phase(phase),
             scorer_version=SCORER_VERSION,
             better__track=track,
         ).values_list("better_id", "worse_id", "separated")
@@ -221,6 +290,8 @@ def leaderboard_figures(
     scenarios = list(track.scenarios.order_by("position").values_list("slug", flat=True))
     if phase == "final" and not final_visible(track=track, user=user):
         return {}
+    if phase == "benchmark" and track.benchmark_opened_at is None:
+        return {}
     if rows is None:
         rows = ranked_rows(track=track, phase=phase, details=False)
     ranked = [row for row in rows if not row["is_baseline"]][:top]
@@ -236,7 +307,7 @@ def leaderboard_figures(
     rocs = {
         (submission_id, slug): roc
         for submission_id, slug, roc in ScenarioScore.objects.filter(
-            submission_id__in=list(names), phase=phase, is_current=True
+            submission_id__in=list(names), phase=scored_phase(phase), is_current=True
         ).values_list("submission_id", "scenario__slug", "roc")
     }
     for slug in scenarios:

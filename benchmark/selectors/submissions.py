@@ -5,31 +5,47 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from benchmark.models import AnyUser, ScenarioScore, Submission, Track
+from benchmark.models import AnyUser, ScenarioScore, Submission, TeamMember, Track
+from benchmark.permissions import track_organizes
 from benchmark.selectors.leaderboard import final_visible
 from scoring.figures import roc_figure
 
 
+def _own(user: AnyUser) -> Q:
+    """Submissions ``user`` uploaded, or that their teams did."""
+    assert user.pk is not None
+    return Q(owner_id=user.pk) | Q(
+        team_id__in=TeamMember.objects.filter(user_id=user.pk).values("team_id")
+    )
+
+
 def submission_get(*, submission_id: int, user: AnyUser) -> Submission:
-    """The submission if ``user`` may see it (its owner, staff, or anyone for a visible
-    baseline); ``Http404`` otherwise, so other people's ids reveal nothing."""
+    """The submission if ``user`` may see it (its owner, a member of its team, staff and the
+    track's organizers, or anyone for a visible baseline); ``Http404`` otherwise, so other
+    people's ids reveal nothing."""
     visible = Q(is_baseline=True, hidden=False)
     if user.is_authenticated:
-        visible |= Q(owner_id=user.pk)
-    queryset = Submission.objects.select_related("track", "owner")
-    if not getattr(user, "is_staff", False):
-        queryset = queryset.filter(visible)
-    submission = queryset.filter(pk=submission_id).first()
-    if submission is None:
+        visible |= _own(user)
+    submission = (
+        Submission.objects.select_related("track", "owner", "team").filter(pk=submission_id).first()
+    )
+    if submission is None or not (
+        Submission.objects.filter(visible, pk=submission_id).exists()
+        or track_organizes(track=submission.track, user=user)
+    ):
         raise Http404("no such submission")
     return submission
 
 
 def submissions_for_user(*, track: Track, user: AnyUser) -> QuerySet[Submission]:
-    """The user's own submissions to ``track``, newest first."""
+    """The user's own submissions to ``track`` and their team's, newest first."""
     if not user.is_authenticated:
         return Submission.objects.none()
-    return Submission.objects.filter(track=track, owner_id=user.pk).select_related("track")
+    return (
+        Submission.objects.filter(_own(user), track=track)
+        .select_related("track", "owner", "team")
+        .order_by("-created_at", "-id")
+    )
 
 
 def _current_scores(submission: Submission, user: AnyUser) -> QuerySet[ScenarioScore]:
@@ -58,6 +74,9 @@ def submission_detail(*, submission: Submission, user: AnyUser) -> dict[str, Any
         "id": submission.pk,
         "track": submission.track.slug,
         "owner": submission.owner.get_username() if submission.owner else "",
+        "team": submission.team.name if submission.team else "",
+        "selected": submission.selected,
+        "benchmark": submission.benchmark,
         "filename": submission.filename,
         "size": submission.size,
         "sha256": submission.sha256,

@@ -5,7 +5,15 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
-from benchmark.models import AnyUser, DailyUsage, Entrant, Track, ZooModel
+from benchmark.models import (
+    AnyUser,
+    DailyUsage,
+    Entrant,
+    Registration,
+    TeamMember,
+    Track,
+    ZooModel,
+)
 from benchmark.services.submissions import utc_day_bounds
 
 
@@ -53,12 +61,62 @@ def quota_for_user(*, track: Track, user: AnyUser) -> dict[str, Any]:
     today, resets_at = utc_day_bounds()
     if not user.is_authenticated:
         return {"per_day_left": 0, "total_left": 0, "invalid_left": 0, "resets_at": resets_at}
-    entrant = Entrant.objects.filter(track=track, user_id=user.pk).first()
+    member = TeamMember.objects.filter(track=track, user_id=user.pk).select_related("team")
+    team = next((row.team for row in member), None)
+    entrant = (
+        Entrant.objects.filter(team=team)
+        if team
+        else Entrant.objects.filter(track=track, user_id=user.pk)
+    ).first()
     usage = DailyUsage.objects.filter(entrant=entrant, day=today).first() if entrant else None
     used_total = entrant.valid_total if entrant else 0
     return {
         "per_day_left": max(0, track.per_day - (usage.valid if usage else 0)),
         "total_left": max(0, track.total - used_total),
         "invalid_left": max(0, track.invalid_per_day - (usage.invalid if usage else 0)),
+        "benchmark_left": max(0, track.benchmark_per_day - (usage.benchmark if usage else 0)),
+        "team": team.name if team else "",
         "resets_at": resets_at,
     }
+
+
+def team_for_user(*, track: Track, user: AnyUser) -> dict[str, Any] | None:
+    """The user's team on ``track``: name, invite code (members only), members; or None."""
+    if not user.is_authenticated:
+        return None
+    member = TeamMember.objects.filter(track=track, user_id=user.pk).select_related("team").first()
+    if member is None:
+        return None
+    team = member.team
+    return {
+        "id": team.pk,
+        "name": team.name,
+        "invite_code": team.invite_code,
+        "members": list(
+            team.members.order_by("joined_at", "id").values_list("user__username", flat=True)
+        ),
+        "max_team_size": track.max_team_size,
+        "frozen_at": track.teams_frozen_at,
+    }
+
+
+def registration_for_user(*, track: Track, user: AnyUser) -> dict[str, Any]:
+    """Whether ``track`` asks for registration, its terms, and ``user``'s status (or None)."""
+    registration = (
+        Registration.objects.filter(track=track, user_id=user.pk).first()
+        if user.is_authenticated
+        else None
+    )
+    return {
+        "registration_required": track.registration_required,
+        "terms": track.terms,
+        "requires_approval": track.requires_approval,
+        "email_domains": track.email_domains,
+        "status": registration.status if registration else None,
+        "reason": registration.reason if registration else "",
+    }
+
+
+def registrations_for_track(*, track: Track, user: AnyUser) -> QuerySet[Registration]:
+    """Every registration of ``track``, oldest first (callers check the moderation role)."""
+    return Registration.objects.filter(track=track).select_related("user").order_by("created_at")

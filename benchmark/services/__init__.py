@@ -11,15 +11,24 @@ from benchmark.services.emails import (
     email_send,
     reveal_notify,
 )
+from benchmark.services.registrations import registration_apply, registration_decide
 from benchmark.services.scores import submission_abandon, submission_score
 from benchmark.services.submissions import (
     metadata_clean,
     submission_create,
     submission_metadata_update,
+    submission_select,
     submission_set_flags,
 )
+from benchmark.services.teams import team_create, team_join, team_leave
 from benchmark.services.ties import leaderboard_compare
-from benchmark.services.tracks import track_create, track_import, track_rescore, track_reveal
+from benchmark.services.tracks import (
+    track_benchmark_open,
+    track_create,
+    track_import,
+    track_rescore,
+    track_reveal,
+)
 from benchmark.services.zoo import (
     zoo_build_chunk,
     zoo_build_fail,
@@ -48,12 +57,19 @@ __all__ = [
     "heartbeat_record",
     "leaderboard_compare",
     "metadata_clean",
+    "registration_apply",
+    "registration_decide",
     "reveal_notify",
     "submission_abandon",
     "submission_create",
     "submission_metadata_update",
     "submission_score",
+    "submission_select",
     "submission_set_flags",
+    "team_create",
+    "team_join",
+    "team_leave",
+    "track_benchmark_open",
     "track_create",
     "track_import",
     "track_rescore",

@@ -192,7 +192,7 @@ def reveal_notify(*, track_id: int) -> int:
         .order_by("user_id")
     )
     rows = ranked_rows(track=track, phase="final", details=False)
-    ranked = {row["username"]: row for row in rows if not row["is_baseline"]}
+    ranked = {member: row for row in rows if not row["is_baseline"] for member in row["members"]}
     queued = 0
     board = site_url(reverse("track-leaderboard", args=[track.slug])) + "?phase=final"
     with transaction.atomic():
@@ -202,7 +202,7 @@ def reveal_notify(*, track_id: int) -> int:
                 "track": track,
                 "user": user,
                 "row": ranked.get(user.get_username()),
-                "participants": len(ranked),
+                "participants": sum(not row["is_baseline"] for row in rows),
                 "link": board,
                 "settings_link": site_url(reverse("account-email")),
             }

@@ -25,9 +25,11 @@ from django.db.models import F
 from torch import nn
 
 from benchmark.errors import ApplicationError, NotReady, QuotaExceeded
-from benchmark.models import DailyUsage, Entrant, Track
+from benchmark.models import DailyUsage, Track
 from benchmark.services.io import model_path, zoo_root
+from benchmark.services.registrations import participation_check
 from benchmark.services.submissions import utc_day_bounds
+from benchmark.services.teams import quota_holder
 from benchmark.zoo.datasets import FeatureSpace, load_dataset
 from benchmark.zoo.models import architecture
 from benchmark.zoo.release import Defence, release
@@ -71,8 +73,9 @@ class QueryResult:
 def query_budget(*, track: Track, user: User) -> QueryBudget:
     """Today's query budget of ``user`` on ``track``."""
     today, resets_at = utc_day_bounds()
+    holder, _ = quota_holder(track=track, user=user)
     used = (
-        DailyUsage.objects.filter(entrant__track=track, entrant__user=user, day=today)
+        DailyUsage.objects.filter(entrant=holder, day=today)
         .values_list("queries", flat=True)
         .first()
     )
@@ -197,7 +200,7 @@ def _answer(track: Track, entry: dict[str, Any], phase: str, index: int, x: np.n
 def _book(track: Track, user: User, rows: int) -> QueryBudget:
     """Spend ``rows`` of today's budget, or refuse with nothing spent."""
     today, resets_at = utc_day_bounds()
-    entrant, _ = Entrant.objects.get_or_create(track=track, user=user)
+    entrant, _ = quota_holder(track=track, user=user)
     usage, _ = DailyUsage.objects.get_or_create(entrant=entrant, day=today)
     limit = track.queries_per_day
     booked = DailyUsage.objects.filter(pk=usage.pk, queries__lte=limit - rows).update(
@@ -234,6 +237,7 @@ def track_query(*, track: Track, user: User, model: str, inputs: Any) -> QueryRe
         )
     if track.build_status != Track.BuildStatus.READY:
         raise NotReady(f"the zoo of {track.slug} is not built yet ({track.build_status})")
+    participation_check(track=track, user=user)
     entry, phase, index = _scenario_entry(track, model)
     x = _inputs(track, entry, inputs)
     before = query_budget(track=track, user=user)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 import scoring
 from benchmark.errors import (
+    ApplicationError,
     MetadataInvalid,
     NotOwner,
     NotReady,
@@ -33,10 +34,15 @@ from benchmark.models import (
     DailyUsage,
     Entrant,
     Submission,
+    Team,
+    TeamMember,
     Track,
 )
+from benchmark.permissions import track_organizes
 from benchmark.services import io
 from benchmark.services.jobs import job_enqueue
+from benchmark.services.registrations import participation_check
+from benchmark.services.teams import quota_holder, team_of
 
 #: The metadata of a submission, in the order forms and tables show them.
 METADATA_FIELDS = ("method", "description", "paper_url", "code_url", "access")
@@ -100,6 +106,11 @@ def utc_day_bounds(now: dt.datetime | None = None) -> tuple[dt.date, dt.datetime
     return today, dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
+def _in_benchmark(track: Track) -> bool:
+    """True when uploads now go to the benchmark phase (after the deadline, once opened)."""
+    return track.benchmark_opened_at is not None and timezone.now() >= track.final_deadline
+
+
 def _check_phase(track: Track) -> None:
     now = timezone.now()
     if now < track.dev_opens:
@@ -107,7 +118,7 @@ def _check_phase(track: Track) -> None:
             f"submissions to {track.slug} open at {track.dev_opens.isoformat()}",
             extra={"dev_opens": track.dev_opens.isoformat()},
         )
-    if now >= track.final_deadline:
+    if now >= track.final_deadline and not _in_benchmark(track):
         raise PhaseClosed(
             f"the final deadline of {track.slug} was {track.final_deadline.isoformat()}; "
             "submissions are closed",
@@ -115,46 +126,56 @@ def _check_phase(track: Track) -> None:
         )
 
 
-def _locked_usage(track: Track, user: User) -> tuple[Entrant, DailyUsage]:
-    """The participant's rows, with the entrant row locked until the transaction ends.
+def _locked_usage(track: Track, user: User) -> tuple[Entrant, DailyUsage, Team | None]:
+    """The quota that the participant's uploads spend (their team's, or their own), locked
+    until the transaction ends, with today's usage row.
 
-    Every upload of one participant to one track takes this lock first, so the checks and the
-    increments below cannot interleave (no count-then-insert race).
+    Every upload of one participant to one track takes their own row's lock first (see
+    :func:`benchmark.services.teams.quota_holder`), so the checks and the increments below
+    cannot interleave (no count-then-insert race), for a team's members as for one person.
     """
-    entrant, _ = Entrant.objects.get_or_create(track=track, user=user)
-    entrant = Entrant.objects.select_for_update().get(pk=entrant.pk)
+    holder, team = quota_holder(track=track, user=user, lock=True)
     today, _ = utc_day_bounds()
-    usage, _ = DailyUsage.objects.get_or_create(entrant=entrant, day=today)
-    return entrant, usage
+    usage, _ = DailyUsage.objects.get_or_create(entrant=holder, day=today)
+    return holder, usage, team
 
 
-def _quota_message(track: Track, what: str, limit: int) -> str:
+def _quota_message(track: Track, what: str, limit: int, team: Team | None = None) -> str:
     _, resets_at = utc_day_bounds()
+    who = "you have" if team is None else f"team {team.name} has"
     return (
-        f"you have used all {limit} {what} uploads to {track.slug} allowed per UTC day; "
+        f"{who} used all {limit} {what} uploads to {track.slug} allowed per UTC day; "
         f"the count resets at {resets_at.isoformat()}"
     )
 
 
 def _book_invalid(track: Track, user: User, problems: list[dict[str, str]]) -> None:
     with transaction.atomic():
-        _, usage = _locked_usage(track, user)
+        _, usage, team = _locked_usage(track, user)
         if usage.invalid >= track.invalid_per_day:
             raise QuotaExceeded(
-                _quota_message(track, "invalid", track.invalid_per_day),
+                _quota_message(track, "invalid", track.invalid_per_day, team),
                 extra={"problems": problems},
             )
         DailyUsage.objects.filter(pk=usage.pk).update(invalid=F("invalid") + 1)
 
 
-def _book_valid(track: Track, user: User) -> None:
-    entrant, usage = _locked_usage(track, user)
+def _book_valid(track: Track, user: User, *, benchmark: bool) -> Team | None:
+    """Spend one upload of the participant's (or their team's) quota; returns the team."""
+    entrant, usage, team = _locked_usage(track, user)
+    if benchmark:
+        if usage.benchmark >= track.benchmark_per_day:
+            raise QuotaExceeded(_quota_message(track, "benchmark", track.benchmark_per_day, team))
+        DailyUsage.objects.filter(pk=usage.pk).update(benchmark=F("benchmark") + 1)
+        return team
     if usage.valid >= track.per_day:
-        raise QuotaExceeded(_quota_message(track, "valid", track.per_day))
+        raise QuotaExceeded(_quota_message(track, "valid", track.per_day, team))
     if entrant.valid_total >= track.total:
-        raise QuotaExceeded(f"you have used all {track.total} submissions to {track.slug}")
+        who = "you have" if team is None else f"team {team.name} has"
+        raise QuotaExceeded(f"{who} used all {track.total} submissions to {track.slug}")
     DailyUsage.objects.filter(pk=usage.pk).update(valid=F("valid") + 1)
     Entrant.objects.filter(pk=entrant.pk).update(valid_total=F("valid_total") + 1)
+    return team
 
 
 def _refuse(
@@ -207,14 +228,16 @@ def submission_create(
     if owner is None and not attack:
         raise PermissionDenied("log in to submit")
     described = metadata_clean(values=metadata or {})
-    privileged = bool(attack) or (owner is not None and owner.is_staff)
+    privileged = bool(attack) or (owner is not None and track_organizes(track=track, user=owner))
     if track.build_status != Track.BuildStatus.READY:
         raise NotReady(
             f"the zoo of {track.slug} is still being built "
             f"({track.models_built}/{track.models_total} models); submissions open when it is ready"
         )
-    if not privileged:
+    if not privileged and owner is not None:
+        participation_check(track=track, user=owner)
         _check_phase(track)
+    benchmark = _in_benchmark(track) and not attack
     if len(upload) > track.max_bytes:
         reason = f"{len(upload)} bytes; the limit is {track.max_bytes} bytes"
         _refuse(
@@ -230,8 +253,11 @@ def submission_create(
     digest = hashlib.sha256(upload).hexdigest()
     with transaction.atomic():
         counted = not privileged and owner is not None
+        team = None
         if counted and owner is not None:
-            _book_valid(track, owner)
+            team = _book_valid(track, owner, benchmark=benchmark)
+        elif owner is not None:
+            team = team_of(track=track, user=owner)
         submission = Submission(
             track=track,
             owner=owner,
@@ -241,6 +267,8 @@ def submission_create(
             size=len(upload),
             is_baseline=bool(attack),
             attack=attack,
+            team=team,
+            benchmark=benchmark,
             notices=notices,
             **described,
         )
@@ -258,24 +286,89 @@ def score_key(submission_id: int) -> str:
 
 
 def quota_refund(*, submission: Submission) -> bool:
-    """Give a counted upload back to its owner's quotas (the day it was made, and the total).
+    """Give a counted upload back to the quota it spent (its owner's or their team's: the day
+    it was made, and the total; a benchmark upload its benchmark day).
 
     For failures that were not the participant's; call inside a transaction. Returns whether
     anything was given back (an upload is refunded at most once).
     """
     if not submission.counted or submission.owner_id is None:
         return False
-    entrant = Entrant.objects.select_for_update().get(
-        track_id=submission.track_id, user_id=submission.owner_id
-    )
+    if submission.team_id is not None:
+        entrant = Entrant.objects.select_for_update().get(team_id=submission.team_id)
+    else:
+        entrant = Entrant.objects.select_for_update().get(
+            track_id=submission.track_id, user_id=submission.owner_id
+        )
     day = submission.created_at.astimezone(dt.UTC).date()
-    DailyUsage.objects.filter(entrant=entrant, day=day, valid__gt=0).update(valid=F("valid") - 1)
-    Entrant.objects.filter(pk=entrant.pk, valid_total__gt=0).update(
-        valid_total=F("valid_total") - 1
-    )
+    usage = DailyUsage.objects.filter(entrant=entrant, day=day)
+    if submission.benchmark:
+        usage.filter(benchmark__gt=0).update(benchmark=F("benchmark") - 1)
+    else:
+        usage.filter(valid__gt=0).update(valid=F("valid") - 1)
+        Entrant.objects.filter(pk=entrant.pk, valid_total__gt=0).update(
+            valid_total=F("valid_total") - 1
+        )
     Submission.objects.filter(pk=submission.pk).update(counted=False)
     submission.counted = False
     return True
+
+
+def submission_select(*, submission: Submission, user: AnyUser, selected: bool) -> Submission:
+    """Mark (or unmark) a submission to count for final on a ``final = "selected"`` track.
+
+    Its owner or a member of its team may, before the final deadline, for a submission that is
+    not failed; at most the track's ``select_final`` marks per participant (or team). Of the
+    marked submissions the best on final counts; with none marked, the latest does.
+
+    Raises
+    ------
+    NotOwner
+        Someone else's submission (403).
+    ApplicationError
+        The track does not choose this way, or the submission failed (400).
+    PhaseClosed
+        After the deadline (403).
+    QuotaExceeded
+        ``select_final`` submissions are marked already (429): unmark one first.
+    """
+    track = submission.track
+    if not isinstance(user, User) or not submission_visible_to_member(
+        submission=submission, user=user
+    ):
+        raise NotOwner("only the participant (or their team) who uploaded it can select it")
+    if track.final != Track.Final.SELECTED:
+        raise ApplicationError(
+            f"{track.slug} counts {track.get_final_display()}; there is nothing to select"
+        )
+    if timezone.now() >= track.final_deadline:
+        raise PhaseClosed(f"selections for {track.slug} closed at the final deadline")
+    if submission.status == Submission.Status.FAILED:
+        raise ApplicationError("a failed submission cannot count; select a scored one")
+    with transaction.atomic():
+        _, team = quota_holder(track=track, user=user, lock=True)
+        mine = Submission.objects.filter(track=track, is_baseline=False, selected=True)
+        mine = mine.filter(team=team) if team else mine.filter(owner=user, team__isnull=True)
+        if selected and not submission.selected:
+            marked = mine.exclude(pk=submission.pk).count()
+            if marked >= track.select_final:
+                raise QuotaExceeded(
+                    f"{marked} submissions are selected already, the most {track.slug} allows; "
+                    "unselect one first",
+                    extra={"selected": list(mine.values_list("pk", flat=True))},
+                )
+        Submission.objects.filter(pk=submission.pk).update(selected=selected)
+    submission.selected = selected
+    return submission
+
+
+def submission_visible_to_member(*, submission: Submission, user: User) -> bool:
+    """True when ``user`` uploaded ``submission`` or is in the team it was uploaded for."""
+    if submission.owner_id == user.pk:
+        return True
+    return submission.team_id is not None and (
+        TeamMember.objects.filter(team_id=submission.team_id, user_id=user.pk).exists()
+    )
 
 
 def submission_metadata_update(

@@ -48,16 +48,19 @@ def _separated(
 
 
 def leaderboard_compare(*, track: Track) -> int:
-    """Fill the tie cache for every neighbouring pair of both phases; returns pairs computed."""
-    from benchmark.selectors.leaderboard import ranked_rows
+    """Fill the tie cache for every neighbouring pair of every board (dev, final, and the
+    benchmark board once it is open); returns pairs computed."""
+    from benchmark.selectors.leaderboard import ranked_rows, scored_phase
 
     scenarios = list(track.scenarios.order_by("position").values_list("slug", flat=True))
     expected = io.expected_for_track(track=track, scenarios=scenarios)
     labels = None
     cache: dict[int, dict] = {}
     computed = 0
-    for phase in io.SUBMITTED_PHASES:
-        rows = ranked_rows(track=track, phase=phase)
+    boards = [*io.SUBMITTED_PHASES, *(["benchmark"] if track.benchmark_opened_at else [])]
+    for board in boards:
+        phase = scored_phase(board)
+        rows = ranked_rows(track=track, phase=board)
         ranked = [row["submission_id"] for row in rows if not row["is_baseline"]]
         known = set(
             PairComparison.objects.filter(

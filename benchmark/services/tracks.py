@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from benchmark.errors import ApplicationError, NotReady
-from benchmark.models import AnyUser, Scenario, Submission, Track
+from benchmark.models import ROLES, AnyUser, Scenario, Submission, Track, TrackOrganizer
 from benchmark.services.emails import reveal_notify_queue
 from benchmark.services.jobs import job_enqueue
 from benchmark.services.submissions import score_key
@@ -141,9 +141,19 @@ def _track_rows(spec: TrackSpec, spec_text: str, created_by: AnyUser | None) -> 
         queries_per_day=spec.limits.queries_per_day,
         query_batch=spec.limits.query_batch,
         challenge=spec.challenge,
+        final=spec.competition.final,
+        select_final=spec.competition.select_final,
+        max_team_size=spec.competition.max_team_size,
+        teams_freeze=spec.competition.teams_freeze,
+        terms=spec.competition.terms,
+        requires_approval=spec.competition.requires_approval,
+        email_domains=list(spec.competition.email_domains),
+        benchmark_per_day=spec.competition.benchmark_per_day,
         models_total=per_phase * len(spec.scenarios),
         created_by=created_by if isinstance(created_by, User) else None,
     )
+    if isinstance(created_by, User):
+        TrackOrganizer.objects.create(track=track, user=created_by, roles=list(ROLES))
     Scenario.objects.bulk_create(
         Scenario(
             track=track,
@@ -173,6 +183,20 @@ def track_reveal(*, track: Track, by: AnyUser | None) -> Track:
     track.revealed_at = timezone.now()
     track.save(update_fields=["revealed_at"])
     reveal_notify_queue(track=track)
+    return track
+
+
+@transaction.atomic
+def track_benchmark_open(*, track: Track) -> Track:
+    """Keep a revealed track open as a benchmark: new uploads are scored on the final models
+    and ranked on the benchmark board, with their own per-day limit; the competition's boards
+    stay as they were at the deadline."""
+    track = Track.objects.select_for_update().get(pk=track.pk)
+    if track.revealed_at is None:
+        raise NotReady(f"reveal the final phase of {track.slug} before opening its benchmark")
+    if track.benchmark_opened_at is None:
+        track.benchmark_opened_at = timezone.now()
+        track.save(update_fields=["benchmark_opened_at"])
     return track
 
 

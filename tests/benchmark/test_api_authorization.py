@@ -1,9 +1,13 @@
-"""Who may do what: anonymous, participant, another participant and organizer against every
-API endpoint and file download."""
+"""Who may do what: anonymous, a participant, their teammate, another participant, an
+organizer of the track, an organizer of another track and staff, against every API endpoint
+and file download."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from benchmark import services
+from benchmark.models import ROLES as ALL_ROLES
+from benchmark.models import Registration, Track, TrackOrganizer
 from tests.benchmark.factories import (
     make_staff,
     make_user,
@@ -15,21 +19,50 @@ from tests.benchmark.helpers import client_for, scored
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "participant", "other", "organizer")
+ROLES = (
+    "anonymous",
+    "participant",
+    "teammate",
+    "other",
+    "organizer",
+    "other_organizer",
+    "staff",
+)
 
 
 @pytest.fixture
 def world():
+    """A track with teams; alice and carol are one team, bob is alone; org organizes this
+    track with every role, rival organizes another track; admin is staff."""
     track = ready_track()
+    Track.objects.filter(pk=track.pk).update(max_team_size=3)
+    track.refresh_from_db()
+    other_track = ready_track("elsewhere")
     people = {
         "anonymous": None,
         "participant": make_user(username="alice"),
+        "teammate": make_user(username="carol"),
         "other": make_user(username="bob"),
-        "organizer": make_staff(username="org"),
+        "organizer": make_user(username="org"),
+        "other_organizer": make_user(username="rival"),
+        "staff": make_staff(username="admin"),
     }
+    TrackOrganizer.objects.create(track=track, user=people["organizer"], roles=list(ALL_ROLES))
+    TrackOrganizer.objects.create(
+        track=other_track, user=people["other_organizer"], roles=list(ALL_ROLES)
+    )
+    team = services.team_create(track=track, user=people["participant"], name="Owls")
+    services.team_join(track=track, user=people["teammate"], invite_code=team.invite_code)
     mine = scored(track, people["participant"])
     baseline = scored(track, None, attack="loss", seed=3)
-    return {"track": track, "people": people, "mine": mine, "baseline": baseline}
+    registration = Registration.objects.create(track=track, user=people["other"])
+    return {
+        "track": track,
+        "people": people,
+        "mine": mine,
+        "baseline": baseline,
+        "registration": registration,
+    }
 
 
 def _request(world, method, url, body):
@@ -37,7 +70,12 @@ def _request(world, method, url, body):
         body = body(world)
     return (
         method,
-        url.format(slug=world["track"].slug, mine=world["mine"].pk, baseline=world["baseline"].pk),
+        url.format(
+            slug=world["track"].slug,
+            mine=world["mine"].pk,
+            baseline=world["baseline"].pk,
+            registration=world["registration"].pk,
+        ),
         body,
     )
 
@@ -50,42 +88,85 @@ def _toml(world):
     return {"file": SimpleUploadedFile("t.toml", track_toml("another").encode(), "text/plain")}
 
 
-#: (method, url, body, expected status for anonymous, participant, other, organizer)
+ALL = (200,) * 7
+#: (method, url, body, expected status for each of ROLES: anonymous, participant, teammate,
+#: other, organizer (of this track), other_organizer (of another track), staff)
 MATRIX = [
-    ("get", "/api/v1/tracks/", None, (200, 200, 200, 200)),
-    ("post", "/api/v1/tracks/", _toml, (401, 403, 403, 201)),
-    ("get", "/api/v1/tracks/{slug}/", None, (200, 200, 200, 200)),
-    ("get", "/api/v1/tracks/{slug}/leaderboard/?phase=dev", None, (200, 200, 200, 200)),
-    ("get", "/api/v1/tracks/{slug}/leaderboard/?phase=final", None, (200, 200, 200, 200)),
-    ("get", "/api/v1/tracks/{slug}/leaderboard.csv?phase=dev", None, (200, 200, 200, 200)),
-    ("get", "/api/v1/tracks/{slug}/bundle/", None, (401, 200, 200, 200)),
-    ("get", "/api/v1/tracks/{slug}/submissions/", None, (401, 200, 200, 200)),
-    ("post", "/api/v1/tracks/{slug}/submissions/", _zip, (401, 202, 202, 202)),
-    ("get", "/api/v1/submissions/{mine}/", None, (404, 200, 404, 200)),
-    ("get", "/api/v1/submissions/{baseline}/", None, (200, 200, 200, 200)),
-    # Metadata: the owner only; another participant cannot tell the submission exists.
-    ("patch", "/api/v1/submissions/{mine}/", {"method": "LiRA"}, (401, 200, 404, 403)),
-    ("patch", "/api/v1/submissions/{baseline}/", {"method": "LiRA"}, (401, 403, 403, 403)),
-    ("get", "/api/v1/account/email/", None, (401, 200, 200, 200)),
-    ("patch", "/api/v1/account/email/", {"final_reveal": True}, (401, 200, 200, 200)),
-    ("post", "/api/v1/submissions/{mine}/flags/", {"hidden": True}, (401, 403, 403, 200)),
-    ("post", "/api/v1/tracks/{slug}/reveal/", None, (401, 403, 403, 409)),
-    ("post", "/api/v1/tracks/{slug}/rescore/", None, (401, 403, 403, 202)),
-    ("post", "/api/v1/tracks/{slug}/attacks/", {"attack": "loss"}, (401, 403, 403, 202)),
+    ("get", "/api/v1/tracks/", None, ALL),
+    # Creating tracks: staff (or Django's add_track permission), not a track's organizers.
+    ("post", "/api/v1/tracks/", _toml, (401, 403, 403, 403, 403, 403, 201)),
+    ("get", "/api/v1/tracks/{slug}/", None, ALL),
+    ("get", "/api/v1/tracks/{slug}/leaderboard/?phase=dev", None, ALL),
+    ("get", "/api/v1/tracks/{slug}/leaderboard/?phase=final", None, ALL),
+    ("get", "/api/v1/tracks/{slug}/leaderboard/?phase=benchmark", None, ALL),
+    ("get", "/api/v1/tracks/{slug}/leaderboard.csv?phase=dev", None, ALL),
+    ("get", "/api/v1/tracks/{slug}/bundle/", None, (401, *(200,) * 6)),
+    ("get", "/api/v1/tracks/{slug}/submissions/", None, (401, *(200,) * 6)),
+    ("post", "/api/v1/tracks/{slug}/submissions/", _zip, (401, *(202,) * 6)),
+    # A team's submissions: its members and the track's organizers see them; nobody else can
+    # tell they exist.
+    ("get", "/api/v1/submissions/{mine}/", None, (404, 200, 200, 404, 200, 404, 200)),
+    ("get", "/api/v1/submissions/{baseline}/", None, ALL),
+    # Metadata: the owner only.
+    (
+        "patch",
+        "/api/v1/submissions/{mine}/",
+        {"method": "LiRA"},
+        (401, 200, 403, 404, 403, 404, 403),
+    ),
+    (
+        "patch",
+        "/api/v1/submissions/{baseline}/",
+        {"method": "LiRA"},
+        (401, 403, 403, 403, 403, 403, 403),
+    ),
+    # Selecting for final: the owner or a teammate; this track counts the latest (400).
+    (
+        "post",
+        "/api/v1/submissions/{mine}/select/",
+        {"selected": True},
+        (401, 400, 400, 404, 403, 404, 403),
+    ),
+    ("get", "/api/v1/account/email/", None, (401, *(200,) * 6)),
+    ("patch", "/api/v1/account/email/", {"final_reveal": True}, (401, *(200,) * 6)),
+    (
+        "post",
+        "/api/v1/submissions/{mine}/flags/",
+        {"hidden": True},
+        (401, 403, 403, 404, 200, 404, 200),
+    ),
+    ("post", "/api/v1/tracks/{slug}/reveal/", None, (401, 403, 403, 403, 409, 403, 409)),
+    ("post", "/api/v1/tracks/{slug}/benchmark/", None, (401, 403, 403, 403, 409, 403, 409)),
+    ("post", "/api/v1/tracks/{slug}/rescore/", None, (401, 403, 403, 403, 202, 403, 202)),
+    (
+        "post",
+        "/api/v1/tracks/{slug}/attacks/",
+        {"attack": "loss"},
+        (401, 403, 403, 403, 202, 403, 202),
+    ),
+    ("get", "/api/v1/tracks/{slug}/registrations/", None, (401, 403, 403, 403, 200, 403, 200)),
+    (
+        "post",
+        "/api/v1/tracks/{slug}/registrations/{registration}/",
+        {"decision": "approve"},
+        (401, 403, 403, 403, 200, 403, 200),
+    ),
+    ("get", "/api/v1/tracks/{slug}/registration/", None, (401, *(200,) * 6)),
+    ("get", "/api/v1/tracks/{slug}/team/", None, (401, *(200,) * 6)),
     # Queries: signed in only; this track is white-box, so everyone is told to download it.
     (
         "post",
         "/api/v1/tracks/{slug}/query/",
         {"model": "inf/dev/2", "inputs": [[0]]},
-        (401, 400, 400, 400),
+        (401, *(400,) * 6),
     ),
-    ("get", "/api/v1/schema/", None, (200, 200, 200, 200)),
-    ("get", "/media/submissions/", None, (404, 404, 404, 404)),
+    ("get", "/api/v1/schema/", None, ALL),
+    ("get", "/media/submissions/", None, (404,) * 7),
     (
         "get",
         "/media/zoo/solutions/tiny/tiny_inf/dev/model_2/solution.csv",
         None,
-        (404, 404, 404, 404),
+        (404,) * 7,
     ),
 ]
 
@@ -114,7 +195,7 @@ def test_authorisation_matrix(world, role):
 def test_only_the_owners_metadata_edit_is_kept(world):
     """The matrix's refused edits left the submission as it was."""
     url = f"/api/v1/submissions/{world['mine'].pk}/"
-    for role in ("anonymous", "other", "organizer"):
+    for role in ("anonymous", "teammate", "other", "organizer", "other_organizer", "staff"):
         client_for(world["people"][role]).patch(url, {"method": role}, format="json")
     world["mine"].refresh_from_db()
     assert world["mine"].method == ""
@@ -180,7 +261,15 @@ def test_the_schema_documents_every_endpoint(world):
         "/api/v1/tracks/{slug}/reveal/",
         "/api/v1/tracks/{slug}/rescore/",
         "/api/v1/tracks/{slug}/attacks/",
+        "/api/v1/tracks/{slug}/benchmark/",
+        "/api/v1/tracks/{slug}/registration/",
+        "/api/v1/tracks/{slug}/registrations/",
+        "/api/v1/tracks/{slug}/registrations/{registration_id}/",
+        "/api/v1/tracks/{slug}/team/",
+        "/api/v1/tracks/{slug}/team/join/",
+        "/api/v1/tracks/{slug}/team/leave/",
         "/api/v1/submissions/{submission_id}/",
+        "/api/v1/submissions/{submission_id}/select/",
         "/api/v1/account/email/",
         "/api/v1/auth/token/",
         "/api/v1/score/",

@@ -195,7 +195,7 @@ def test_the_yaml_keeps_to_codabenchs_documented_keys(bundle):
     assert "auto_migrate_to_this_phase" not in phases[0]
 
 
-def test_phases_limits_and_ranking_are_the_tracks(bundle):
+def test_phases_limits_and_final_rule_are_the_tracks(bundle):
     track, archive = bundle
     document = yaml.safe_load(archive.read("competition.yaml"))
     development, final = document["phases"]
@@ -220,7 +220,7 @@ def test_phases_limits_and_ranking_are_the_tracks(bundle):
 
 
 def test_a_best_ranked_track_keeps_its_best_submission(tmp_path):
-    track = ready_track(ranking="best")
+    track = ready_track(final_rule="best-dev")
     document = yaml.safe_load(export(track, tmp_path / "b.zip").read("competition.yaml"))
     assert document["leaderboards"][0]["submission_rule"] == "Force_Best"
 

@@ -36,7 +36,7 @@ def test_one_row_per_participant_from_the_latest_submission_ranked_by_mean_prima
 
 
 def test_best_ranking_keeps_the_best_dev_submission():
-    track = ready_track(ranking=Track.Ranking.BEST)
+    track = ready_track(final_rule=Track.Final.BEST_DEV)
     alice = make_user()
     best = scored(track, alice, skill=5.0, seed=1)
     scored(track, alice, skill=0.0, seed=2)
@@ -90,9 +90,9 @@ def _queries(track, user):
     return len(context.captured_queries)
 
 
-@pytest.mark.parametrize("ranking", ["latest", "best"])
-def test_the_query_count_does_not_grow_with_submissions(django_assert_num_queries, ranking):
-    track = ready_track(ranking=ranking)
+@pytest.mark.parametrize("final_rule", ["latest", "best-dev", "selected"])
+def test_the_query_count_does_not_grow_with_submissions(django_assert_num_queries, final_rule):
+    track = ready_track(final_rule=final_rule)
     viewer = make_user()
     scored(track, make_user(), seed=1)
     scored(track, None, attack="loss", seed=2)

@@ -37,8 +37,19 @@ from scoring.codalab import MICO_AVERAGE, program_files
 DEFAULT_IMAGE = "codalab/codalab-legacy:py312"
 #: Fixed entry times, so the same track exports the same bytes.
 ENTRY_TIME = (2023, 1, 26, 0, 0, 0)
-#: The leaderboard's submission rule for each of the track's rankings.
-SUBMISSION_RULES = {Track.Ranking.LATEST: "Force_Last", Track.Ranking.BEST: "Force_Best"}
+#: The leaderboard's submission rule for each of the track's final rules ("selected": the
+#: participant puts the submissions they choose on the leaderboard).
+SUBMISSION_RULES = {
+    Track.Final.LATEST: "Force_Last",
+    Track.Final.BEST_DEV: "Force_Best",
+    Track.Final.SELECTED: "Add_And_Delete_Multiple",
+}
+#: The same rule in the words of the evaluation page.
+FINAL_WORDS = {
+    Track.Final.LATEST: "latest submission",
+    Track.Final.BEST_DEV: "best submission on dev",
+    Track.Final.SELECTED: "best submission on final among those they select",
+}
 PHASES = ((Phase.DEV.value, "Development"), (Phase.FINAL.value, "Final"))
 
 TERMS = """# Terms
@@ -203,7 +214,7 @@ def competition(track: Track, scenarios: list[Scenario], *, docker_image: str) -
             {
                 "title": "Results",
                 "key": "main",
-                "submission_rule": SUBMISSION_RULES[Track.Ranking(track.ranking)],
+                "submission_rule": SUBMISSION_RULES[Track.Final(track.final)],
                 "columns": columns,
             }
         ],
@@ -247,7 +258,7 @@ For each scenario, every model's predictions are pooled and scored with one thre
 scored them: TPR at FPR below 0.1%, 1%, 5%, 10%, 15% and 20%, AUC, MIA (max TPR − FPR) and
 balanced accuracy. The ranking is the mean of {label} over the scenarios, on the dev models
 during the development phase and on the final models in the final phase; only a participant's
-{"latest" if track.ranking == Track.Ranking.LATEST else "best"} submission counts. Each
+{FINAL_WORDS[Track.Final(track.final)]} counts. Each
 submission's detailed results show ROC curves, 95% bootstrap intervals and empirical lower
 bounds on ε.
 

@@ -30,6 +30,12 @@ top-level ``training = 2500`` and a ``[training]`` table cannot coexist in TOML,
 - ``[limits]``: ``per_day``, ``total``, ``invalid_per_day``, ``max_bytes``.
 - ``[phases]``: ``dev_opens``, ``final_deadline`` (timezone-aware datetimes, the deadline
   after the opening).
+- ``[competition]`` (every key optional): ``final`` (``"latest"``, MICO's rule and the
+  default; ``"best-dev"``; ``"selected"``), ``select_final`` (default 2), ``max_team_size``
+  (default 1: no teams), ``teams_freeze`` (default: the final deadline, not after it),
+  ``terms`` (text accepted at registration), ``requires_approval`` (default false),
+  ``email_domains`` (e-mail domains allowed to register; default any),
+  ``benchmark_per_day`` (uploads per day in the benchmark phase after the reveal, default 5).
 - ``[[scenario]]`` (one or more, unique slugs): ``slug``, ``epsilon`` (positive number or
   ``"inf"``), and for finite ε ``delta`` (below 1) and ``clip`` (refused for ``"inf"``).
   Optional, each defaulting to the track's value:
@@ -68,6 +74,7 @@ from benchmark.zoo.tracks.rules import (
     sentences,
 )
 from benchmark.zoo.tracks.schema import (
+    CompetitionSpec,
     LimitsSpec,
     ModelCounts,
     PhasesSpec,
@@ -84,6 +91,7 @@ __all__ = [
     "PHASES",
     "PRIMARY_METRICS",
     "SLUG_RE",
+    "CompetitionSpec",
     "LimitsSpec",
     "ModelCounts",
     "PhasesSpec",

@@ -34,6 +34,7 @@ Optimizer = Literal["adam", "sgd"]
 Dtype = Literal["auto", "float32", "bfloat16"]
 Accountant = Literal["prv", "rdp"]
 Access = Literal["white-box", "black-box"]
+FinalChoice = Literal["latest", "best-dev", "selected"]
 Metric = Literal[
     "TPR_FPR_10",
     "TPR_FPR_100",
@@ -146,6 +147,13 @@ Moment = Annotated[
     BeforeValidator(_from_rfc3339),
     rule("must be a datetime with a timezone"),
 ]
+Domain = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"),
+    rule("must be a lower-case domain name such as example.edu"),
+]
+FinalRule = Annotated[FinalChoice, _choice(FinalChoice)]
 OptimizerName = Annotated[Optimizer, _choice(Optimizer)]
 DtypeName = Annotated[Dtype, _choice(Dtype)]
 AccountantName = Annotated[Accountant, _choice(Accountant)]

@@ -24,8 +24,10 @@ from benchmark.zoo.tracks.rules import (
     Count,
     DatasetName,
     Delta,
+    Domain,
     DtypeName,
     Epsilon,
+    FinalRule,
     Flag,
     Folder,
     MetricName,
@@ -121,6 +123,47 @@ class PhasesSpec:
     final_deadline: Moment = Field(
         description="RFC 3339 datetime with a timezone, after dev_opens."
     )
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class CompetitionSpec:
+    """The [competition] table: which submission counts, teams, registration, and the
+    benchmark phase after the reveal (every key optional: MICO's rules by default)."""
+
+    final: FinalRule = Field(
+        default="latest",
+        description='Which submission of a participant counts: "latest" (MICO), "best-dev" '
+        '(the best mean dev metric) or "selected" (the best on final of those they mark).',
+    )
+    select_final: Count = Field(
+        default=2,
+        description='With final = "selected": submissions a participant may mark (Kaggle: 2).',
+    )
+    max_team_size: Count = Field(default=1, description="Members of a team; 1 means no teams.")
+    teams_freeze: Moment | None = Field(
+        default=None,
+        description="After this moment nobody creates, joins or leaves a team; default: the "
+        "final deadline.",
+    )
+    terms: Text = Field(
+        default="", description="Terms a participant accepts before downloading or submitting."
+    )
+    requires_approval: Flag = Field(
+        default=False, description="An organizer approves each registration before it counts."
+    )
+    email_domains: tuple[Domain, ...] = Field(
+        default=(),
+        description="Only accounts whose e-mail ends in one of these domains may register "
+        '(e.g. ["example.edu"]); empty: any.',
+    )
+    benchmark_per_day: Count = Field(
+        default=5, description="Uploads per participant per UTC day in the benchmark phase."
+    )
+
+    @property
+    def registration(self) -> bool:
+        """True when participants register before taking part."""
+        return bool(self.terms.strip() or self.requires_approval or self.email_domains)
 
 
 _DP_KEYS: JsonDict = {
@@ -239,6 +282,10 @@ class TrackFile(BaseModel):
     training: TrainingSpec = Field(description="Optimiser and schedule.")
     limits: LimitsSpec = Field(description="Upload limits.")
     phases: PhasesSpec = Field(description="Phase dates.")
+    competition: CompetitionSpec = Field(
+        default_factory=lambda: CompetitionSpec(),
+        description="Which submission counts, teams, registration, the benchmark phase.",
+    )
     scenario: Annotated[tuple[ScenarioTable, ...], NonEmptyList] = Field(
         description="The scenarios ([[scenario]] tables), in leaderboard order.",
         json_schema_extra={"minItems": 1},  # checked by NonEmptyList, before the items

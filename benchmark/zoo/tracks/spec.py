@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from benchmark.zoo.release import Defence
 from benchmark.zoo.tracks.schema import (
+    CompetitionSpec,
     LimitsSpec,
     ModelCounts,
     PhasesSpec,
@@ -86,6 +87,7 @@ class TrackSpec:
     train_defaults: TrainingSpec
     limits: LimitsSpec
     phases: PhasesSpec
+    competition: CompetitionSpec
     scenarios: tuple[ScenarioSpec, ...]
     eps_error: float = 0.01
     access: str = "white-box"
@@ -142,6 +144,9 @@ def _problems(file: TrackFile, scenarios: tuple[ScenarioSpec, ...]) -> list[str]
     problems = []
     if file.phases.final_deadline <= file.phases.dev_opens:
         problems.append("phases.final_deadline must be after phases.dev_opens")
+    freeze = file.competition.teams_freeze
+    if freeze is not None and freeze > file.phases.final_deadline:
+        problems.append("competition.teams_freeze must not be after phases.final_deadline")
     if file.training_size <= file.challenge:
         problems.append(
             f"training_size must exceed challenge ({file.challenge}), got {file.training_size}"
@@ -230,5 +235,6 @@ def resolve(file: TrackFile) -> TrackSpec:
         train_defaults=file.training,
         limits=file.limits,
         phases=file.phases,
+        competition=file.competition,
         scenarios=scenarios,
     )

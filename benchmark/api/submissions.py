@@ -76,6 +76,9 @@ class SubmissionSummarySerializer(MetadataOutputFields):
     created_at = serializers.DateTimeField()
     status = serializers.CharField()
     message = serializers.CharField()
+    owner = serializers.CharField(source="owner.username", default="")
+    selected = serializers.BooleanField()
+    benchmark = serializers.BooleanField()
 
 
 class TrackSubmissionsApi(APIView):
@@ -144,6 +147,9 @@ class SubmissionDetailApi(APIView):
         id = serializers.IntegerField()
         track = serializers.CharField()
         owner = serializers.CharField()
+        team = serializers.CharField(help_text="The team it was uploaded for (empty: none).")
+        selected = serializers.BooleanField(help_text='Marked for final (final = "selected").')
+        benchmark = serializers.BooleanField(help_text="Uploaded in the benchmark phase.")
         filename = serializers.CharField()
         size = serializers.IntegerField()
         sha256 = serializers.CharField()

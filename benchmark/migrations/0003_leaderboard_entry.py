@@ -5,28 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('benchmark', '0002_competition'),
+        ("benchmark", "0002_competition"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LeaderboardEntry',
+            name="LeaderboardEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phase', models.CharField(choices=[('train', 'train'), ('dev', 'dev'), ('final', 'final')], max_length=8)),
-                ('score', models.FloatField(help_text='The primary metric averaged over scenarios.')),
-                ('ci_low', models.FloatField()),
-                ('ci_high', models.FloatField()),
-                ('per_scenario', models.JSONField(help_text='scenario -> metrics, ci, eps_lb, epsilon.')),
-                ('is_current', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leaderboard_entries', to='benchmark.submission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[("train", "train"), ("dev", "dev"), ("final", "final")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "score",
+                    models.FloatField(help_text="The primary metric averaged over scenarios."),
+                ),
+                ("ci_low", models.FloatField()),
+                ("ci_high", models.FloatField()),
+                (
+                    "per_scenario",
+                    models.JSONField(help_text="scenario -> metrics, ci, eps_lb, epsilon."),
+                ),
+                ("is_current", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="leaderboard_entries",
+                        to="benchmark.submission",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['phase', 'is_current', 'submission'], name='entry_phase_current')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('submission', 'phase'), name='entry_one_current'), models.CheckConstraint(condition=models.Q(('phase__in', ['dev', 'final'])), name='entry_phase_scored')],
+                "indexes": [
+                    models.Index(
+                        fields=["phase", "is_current", "submission"], name="entry_phase_current"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_current", True)),
+                        fields=("submission", "phase"),
+                        name="entry_one_current",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("phase__in", ["dev", "final"])),
+                        name="entry_phase_scored",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('benchmark', '0004_jobs'),
+        ("benchmark", "0004_jobs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='zoomodel',
-            name='device',
-            field=models.CharField(blank=True, help_text='cpu or cuda.', max_length=16),
+            model_name="zoomodel",
+            name="device",
+            field=models.CharField(blank=True, help_text="cpu or cuda.", max_length=16),
         ),
         migrations.AddField(
-            model_name='zoomodel',
-            name='dtype',
-            field=models.CharField(blank=True, help_text='Compute dtype it trained in.', max_length=16),
+            model_name="zoomodel",
+            name="dtype",
+            field=models.CharField(
+                blank=True, help_text="Compute dtype it trained in.", max_length=16
+            ),
         ),
     ]

@@ -2,15 +2,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('benchmark', '0005_zoomodel_dtype_device'),
+        ("benchmark", "0005_zoomodel_dtype_device"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='submission',
-            name='notices',
-            field=models.JSONField(blank=True, default=list, help_text='Files of the zip that were not scored: path, reason.'),
+            model_name="submission",
+            name="notices",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Files of the zip that were not scored: path, reason.",
+            ),
         ),
     ]

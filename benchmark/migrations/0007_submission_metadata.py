@@ -6,92 +6,193 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('benchmark', '0006_submission_notices'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("benchmark", "0006_submission_notices"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EmailPreferences',
+            name="EmailPreferences",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='email_preferences', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('submission_results', models.BooleanField(default=False, help_text='Each of my uploads scored or failed.')),
-                ('final_reveal', models.BooleanField(default=False, help_text='The final leaderboard of a track I took part in revealed.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="email_preferences",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "submission_results",
+                    models.BooleanField(
+                        default=False, help_text="Each of my uploads scored or failed."
+                    ),
+                ),
+                (
+                    "final_reveal",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The final leaderboard of a track I took part in revealed.",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'email preferences',
+                "verbose_name_plural": "email preferences",
             },
         ),
         migrations.CreateModel(
-            name='OutgoingEmail',
+            name="OutgoingEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('submission-scored', 'submission scored'), ('submission-failed', 'submission failed'), ('final-revealed', 'final leaderboard revealed'), ('password-reset', 'password reset')], max_length=32)),
-                ('key', models.CharField(help_text='The event it tells of.', max_length=200, unique=True)),
-                ('to', models.EmailField(max_length=254)),
-                ('subject', models.CharField(max_length=300)),
-                ('body', models.TextField(help_text='Emptied once sent when it holds a secret (a reset link).')),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed (gave up)')], default='pending', max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True, help_text='The last failure to send.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("submission-scored", "submission scored"),
+                            ("submission-failed", "submission failed"),
+                            ("final-revealed", "final leaderboard revealed"),
+                            ("password-reset", "password reset"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="The event it tells of.", max_length=200, unique=True
+                    ),
+                ),
+                ("to", models.EmailField(max_length=254)),
+                ("subject", models.CharField(max_length=300)),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="Emptied once sent when it holds a secret (a reset link)."
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("sent", "sent"),
+                            ("failed", "failed (gave up)"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True, help_text="The last failure to send.")),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='submission',
-            name='access',
-            field=models.CharField(blank=True, choices=[('white-box', 'white-box'), ('black-box', 'black-box')], help_text='What the method uses of the models (empty: not stated).', max_length=16),
+            model_name="submission",
+            name="access",
+            field=models.CharField(
+                blank=True,
+                choices=[("white-box", "white-box"), ("black-box", "black-box")],
+                help_text="What the method uses of the models (empty: not stated).",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='code_url',
+            model_name="submission",
+            name="code_url",
             field=models.URLField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='description',
+            model_name="submission",
+            name="description",
             field=models.CharField(blank=True, max_length=1000),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='method',
-            field=models.CharField(blank=True, help_text='Method name.', max_length=100),
+            model_name="submission",
+            name="method",
+            field=models.CharField(blank=True, help_text="Method name.", max_length=100),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='paper_url',
+            model_name="submission",
+            name="paper_url",
             field=models.URLField(blank=True, max_length=500),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.CheckConstraint(condition=models.Q(('access__in', ['', 'white-box', 'black-box'])), name='submission_access_valid'),
+            model_name="submission",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("access__in", ["", "white-box", "black-box"])),
+                name="submission_access_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.CheckConstraint(condition=models.Q(('paper_url', ''), ('paper_url__startswith', 'http://'), ('paper_url__startswith', 'https://'), _connector='OR'), name='submission_paper_url_http'),
+            model_name="submission",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("paper_url", ""),
+                    ("paper_url__startswith", "http://"),
+                    ("paper_url__startswith", "https://"),
+                    _connector="OR",
+                ),
+                name="submission_paper_url_http",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.CheckConstraint(condition=models.Q(('code_url', ''), ('code_url__startswith', 'http://'), ('code_url__startswith', 'https://'), _connector='OR'), name='submission_code_url_http'),
+            model_name="submission",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("code_url", ""),
+                    ("code_url__startswith", "http://"),
+                    ("code_url__startswith", "https://"),
+                    _connector="OR",
+                ),
+                name="submission_code_url_http",
+            ),
         ),
         migrations.AddField(
-            model_name='outgoingemail',
-            name='user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="outgoingemail",
+            name="user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outgoingemail',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['pending', 'sent', 'failed'])), name='email_state_valid'),
+            model_name="outgoingemail",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["pending", "sent", "failed"])),
+                name="email_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outgoingemail',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['submission-scored', 'submission-failed', 'final-revealed', 'password-reset'])), name='email_kind_valid'),
+            model_name="outgoingemail",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "submission-scored",
+                            "submission-failed",
+                            "final-revealed",
+                            "password-reset",
+                        ],
+                    )
+                ),
+                name="email_kind_valid",
+            ),
         ),
     ]

@@ -4,35 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('benchmark', '0007_submission_metadata'),
+        ("benchmark", "0007_submission_metadata"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dailyusage',
-            name='queries',
-            field=models.PositiveBigIntegerField(default=0, help_text="Rows queried of a black-box track's models."),
+            model_name="dailyusage",
+            name="queries",
+            field=models.PositiveBigIntegerField(
+                default=0, help_text="Rows queried of a black-box track's models."
+            ),
         ),
         migrations.AddField(
-            model_name='scenario',
-            name='release',
-            field=models.JSONField(blank=True, default=dict, help_text='What a black-box scenario releases: temperature, top_k, decimals, label_only.'),
+            model_name="scenario",
+            name="release",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="What a black-box scenario releases: temperature, top_k, decimals, label_only.",
+            ),
         ),
         migrations.AddField(
-            model_name='track',
-            name='access',
-            field=models.CharField(choices=[('white-box', 'white-box'), ('black-box', 'black-box')], default='white-box', help_text='white-box: the bundle holds the weights; black-box: models are queried.', max_length=16),
+            model_name="track",
+            name="access",
+            field=models.CharField(
+                choices=[("white-box", "white-box"), ("black-box", "black-box")],
+                default="white-box",
+                help_text="white-box: the bundle holds the weights; black-box: models are queried.",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='track',
-            name='queries_per_day',
-            field=models.PositiveIntegerField(default=1000000, help_text='Rows a participant may query per UTC day (black-box).'),
+            model_name="track",
+            name="queries_per_day",
+            field=models.PositiveIntegerField(
+                default=1000000, help_text="Rows a participant may query per UTC day (black-box)."
+            ),
         ),
         migrations.AddField(
-            model_name='track',
-            name='query_batch',
-            field=models.PositiveIntegerField(default=1000, help_text='Most rows in one query request (black-box).'),
+            model_name="track",
+            name="query_batch",
+            field=models.PositiveIntegerField(
+                default=1000, help_text="Most rows in one query request (black-box)."
+            ),
         ),
     ]

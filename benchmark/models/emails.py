@@ -75,6 +75,7 @@ class OutgoingEmail(models.Model):
                         "submission-failed",
                         "final-revealed",
                         "password-reset",
+                        "registration-decided",
                     ]
                 ),
                 name="email_kind_valid",

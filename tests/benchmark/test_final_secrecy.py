@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from benchmark import services
-from benchmark.models import LeaderboardEntry, ScenarioScore, Track
+from benchmark.models import ROLES, LeaderboardEntry, ScenarioScore, Track, TrackOrganizer
 from tests.benchmark.factories import make_staff, make_user, ready_track
 from tests.benchmark.helpers import scored
 
@@ -116,3 +116,29 @@ def test_no_final_figure_anywhere_before_the_reveal():
         needle in revealed[f"/api/v1/tracks/{track.slug}/leaderboard/?phase=final"]
         for needle in needles
     )
+
+
+def test_an_organizer_of_another_track_sees_no_final_figure():
+    """Per-track organizers: the final preview is for this track's organizers, not another's."""
+    now = timezone.now()
+    track = ready_track(dev=6, final=6, m=15)
+    elsewhere = ready_track("elsewhere")
+    rival = make_user(username="rival")
+    TrackOrganizer.objects.create(track=elsewhere, user=rival, roles=list(ROLES))
+    mine = scored(track, make_user(), skill=1.3, seed=1)
+    Track.objects.filter(pk=track.pk).update(
+        dev_opens=now - dt.timedelta(days=9), final_deadline=now - dt.timedelta(minutes=1)
+    )
+    track.refresh_from_db()
+    needles = _plant(track)
+    leaks = [
+        (url, needle)
+        for url, body in _walk(rival, track, [mine.pk]).items()
+        for needle in needles
+        if needle in body
+    ]
+    assert not leaks, leaks[:10]
+    organizer = make_user(username="org")
+    TrackOrganizer.objects.create(track=track, user=organizer, roles=["moderation"])
+    bodies = _walk(organizer, track, [mine.pk])
+    assert any(needle in bodies[f"/api/v1/submissions/{mine.pk}/"] for needle in needles)

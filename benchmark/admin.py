@@ -12,6 +12,7 @@ from django.urls import URLPattern, path, reverse
 from benchmark import services
 from benchmark.errors import ApplicationError
 from benchmark.models import (
+    ROLES,
     DailyUsage,
     EmailPreferences,
     Entrant,
@@ -19,10 +20,14 @@ from benchmark.models import (
     LeaderboardEntry,
     OutgoingEmail,
     PairComparison,
+    Registration,
     Scenario,
     ScenarioScore,
     Submission,
+    Team,
+    TeamMember,
     Track,
+    TrackOrganizer,
     WorkerHeartbeat,
     ZooModel,
 )
@@ -282,6 +287,71 @@ class EmailPreferencesAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Registration)
+class RegistrationAdmin(admin.ModelAdmin):
+    """Registrations for tracks that ask for them; approving or refusing tells the participant."""
+
+    list_display = ["user", "track", "status", "created_at", "decided_at", "decided_by"]
+    list_filter = ["status", "track"]
+    search_fields = ["user__username", "user__email"]
+    readonly_fields = ["terms_accepted", "created_at", "decided_at", "decided_by"]
+    actions = ["approve", "refuse"]
+
+    def _decide(
+        self, request: HttpRequest, queryset: QuerySet[Registration], approve: bool
+    ) -> None:
+        for registration in queryset:
+            services.registration_decide(
+                registration=registration, by=request.user, approve=approve
+            )
+        word = "approved" if approve else "refused"
+        messages.success(request, f"{queryset.count()} registration(s) {word}; each was told.")
+
+    @admin.action(description="Approve (and tell the participant)")
+    def approve(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+        self._decide(request, queryset, True)
+
+    @admin.action(description="Refuse (and tell the participant)")
+    def refuse(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+        self._decide(request, queryset, False)
+
+
+class TeamMemberInline(admin.TabularInline):
+    model = TeamMember
+    extra = 0
+    fields = ["user", "joined_at"]
+    readonly_fields = ["joined_at"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "track", "created_by", "created_at"]
+    list_filter = ["track"]
+    search_fields = ["name", "members__user__username"]
+    readonly_fields = ["invite_code", "created_at"]
+    inlines = [TeamMemberInline]
+
+
+class TrackOrganizerForm(forms.ModelForm):
+    roles = forms.MultipleChoiceField(
+        choices=[(role, role) for role in ROLES], widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = TrackOrganizer
+        fields = ["track", "user", "roles"]
+
+
+@admin.register(TrackOrganizer)
+class TrackOrganizerAdmin(admin.ModelAdmin):
+    """Who runs which track, with which roles (build, reveal, rescore, attacks, moderation)."""
+
+    form = TrackOrganizerForm
+    list_display = ["user", "track", "roles"]
+    list_filter = ["track"]
+    search_fields = ["user__username"]
 
 
 admin.site.register([PairComparison, Entrant, DailyUsage, WorkerHeartbeat])

@@ -70,3 +70,39 @@ def test_the_build_action_queues_only_unbuilt_zoos(
         )
     assert response.status_code == 302
     assert len(callbacks) == 1
+
+
+def test_registrations_are_decided_from_the_admin_and_the_participant_told(admin_client_):
+    from benchmark.models import OutgoingEmail, Registration
+    from tests.benchmark.factories import make_user, ready_track
+
+    track = ready_track()
+    alice = make_user(email="alice@example.org")
+    registration = Registration.objects.create(track=track, user=alice)
+    response = admin_client_.post(
+        "/admin/benchmark/registration/",
+        {"action": "approve", "_selected_action": [registration.pk]},
+    )
+    assert response.status_code == 302
+    registration.refresh_from_db()
+    assert registration.status == "approved"
+    assert OutgoingEmail.objects.get(kind="registration-decided").to == alice.email
+
+
+def test_organizer_roles_are_chosen_from_the_list(admin_client_):
+    from benchmark.models import TrackOrganizer
+    from tests.benchmark.factories import make_user, ready_track
+
+    track = ready_track()
+    bob = make_user()
+    response = admin_client_.post(
+        "/admin/benchmark/trackorganizer/add/",
+        {"track": track.pk, "user": bob.pk, "roles": ["reveal", "moderation"]},
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert TrackOrganizer.objects.get(user=bob).roles == ["reveal", "moderation"]
+    wrong = admin_client_.post(
+        "/admin/benchmark/trackorganizer/add/",
+        {"track": track.pk, "user": make_user().pk, "roles": ["everything"]},
+    )
+    assert wrong.status_code == 200 and b"not one of the available choices" in wrong.content

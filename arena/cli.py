@@ -5,7 +5,10 @@
     arena download demo-purchase                         # progress bar, SHA-256 checked
     arena validate submission.zip --bundle demo-purchase-bundle/
     arena submit demo-purchase submission.zip --method "LiRA, 16 shadows" --wait
-    arena leaderboard demo-purchase [--phase final]
+    arena leaderboard demo-purchase [--phase final|benchmark]
+    arena register demo-purchase --accept-terms          # tracks with terms or approval
+    arena team demo-purchase [--create "Owls" | --join CODE | --leave]
+    arena select 42 [--unselect]                          # tracks with final = "selected"
     arena query demo-defences none/dev/16 points.npy -o released.npy   # black-box tracks
 
 The token lives in ``$ARENA_CONFIG`` (default ``~/.config/arena/config.json``, mode 0600).
@@ -77,7 +80,19 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--wait", action="store_true", help="follow it until it is scored")
     board = commands.add_parser("leaderboard", help="a track's ranked entries")
     board.add_argument("track")
-    board.add_argument("--phase", choices=["dev", "final"], default="dev")
+    board.add_argument("--phase", choices=["dev", "final", "benchmark"], default="dev")
+    register = commands.add_parser("register", help="register for a track (terms, approval)")
+    register.add_argument("track")
+    register.add_argument("--accept-terms", action="store_true", help="accept the track's terms")
+    team = commands.add_parser("team", help="your team on a track: show, form, join or leave")
+    team.add_argument("track")
+    action = team.add_mutually_exclusive_group()
+    action.add_argument("--create", metavar="NAME", help="form a team with this name")
+    action.add_argument("--join", metavar="CODE", help="join the team with this invite code")
+    action.add_argument("--leave", action="store_true", help="leave your team")
+    select = commands.add_parser("select", help="mark a submission to count for final")
+    select.add_argument("submission", type=int)
+    select.add_argument("--unselect", action="store_true", help="take the mark back")
     query = commands.add_parser("query", help="a black-box model's released outputs")
     query.add_argument("track")
     query.add_argument("model", help="<scenario>/<phase>/<index>, e.g. none/dev/16")
@@ -171,12 +186,54 @@ def _leaderboard(args: argparse.Namespace) -> int:
     rows = [("rank", "entry", board["primary"], "95% CI", *board["scenarios"])]
     for row in board["rows"]:
         name = f"baseline: {row['attack']}" if row["is_baseline"] else row["username"]
+        if row.get("team"):
+            name += f" ({', '.join(row['members'])})"
         per = row["per_scenario"]
         cells = [f"{per.get(s, {}).get(board['primary'], 0):.3f}" for s in board["scenarios"]]
         rank = "" if row["rank"] is None else str(row["rank"])
         ci = f"[{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
         rows.append((rank, name, f"{row['score']:.4f}", ci, *cells))
     _table(rows)
+    return 0
+
+
+def _register(args: argparse.Namespace) -> int:
+    client = _client()
+    if not args.accept_terms:
+        terms = client.registration(args.track)["terms"]
+        if terms.strip():
+            print(f"the terms of {args.track}:\n\n{terms}\n\nrun again with --accept-terms")
+            return 2
+    registration = client.register(args.track, accept_terms=args.accept_terms)
+    print(f"{args.track}: registration {registration['status']}")
+    return 0
+
+
+def _team(args: argparse.Namespace) -> int:
+    client = _client()
+    if args.leave:
+        client.team_leave(args.track)
+        print(f"you left your team on {args.track}")
+        return 0
+    if args.create:
+        team = client.team_create(args.track, args.create)
+    elif args.join:
+        team = client.team_join(args.track, args.join)
+    else:
+        found = client.team(args.track)
+        if found is None:
+            print(f"you take part in {args.track} alone")
+            return 0
+        team = found
+    print(f"team {team['name']} ({len(team['members'])} of {team['max_team_size']}): "
+          f"{', '.join(team['members'])}; invite code {team['invite_code']}")  # fmt: skip
+    return 0
+
+
+def _select(args: argparse.Namespace) -> int:
+    result = _client().select(args.submission, selected=not args.unselect)
+    state = "counts" if result["selected"] else "no longer counts"
+    print(f"submission {result['id']} {state} for final")
     return 0
 
 
@@ -219,4 +276,7 @@ COMMANDS = {
     "submit": _submit,
     "leaderboard": _leaderboard,
     "query": _query,
+    "register": _register,
+    "team": _team,
+    "select": _select,
 }

@@ -104,6 +104,36 @@ class Client:
                 remaining = int(response.headers.get("X-Query-Budget-Remaining", -1))
         return outputs, remaining
 
+    def register(self, slug: str, *, accept_terms: bool) -> dict[str, Any]:
+        """Register for a track (accepting its terms); returns the registration's status."""
+        return dict(
+            self._json(
+                "POST", f"/api/v1/tracks/{slug}/registration/", {"accept_terms": accept_terms}
+            )
+        )
+
+    def registration(self, slug: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/api/v1/tracks/{slug}/registration/"))
+
+    def team(self, slug: str) -> dict[str, Any] | None:
+        return self._json("GET", f"/api/v1/tracks/{slug}/team/")["team"]
+
+    def team_create(self, slug: str, name: str) -> dict[str, Any]:
+        return dict(self._json("POST", f"/api/v1/tracks/{slug}/team/", {"name": name})["team"])
+
+    def team_join(self, slug: str, invite_code: str) -> dict[str, Any]:
+        payload = {"invite_code": invite_code}
+        return dict(self._json("POST", f"/api/v1/tracks/{slug}/team/join/", payload)["team"])
+
+    def team_leave(self, slug: str) -> None:
+        with self._open(self._request("POST", f"/api/v1/tracks/{slug}/team/leave/")):
+            pass
+
+    def select(self, submission_id: int, *, selected: bool) -> dict[str, Any]:
+        """Mark (or unmark) a submission to count for final."""
+        payload = {"selected": selected}
+        return dict(self._json("POST", f"/api/v1/submissions/{submission_id}/select/", payload))
+
     def submission(self, submission_id: int) -> dict[str, Any]:
         return dict(self._json("GET", f"/api/v1/submissions/{submission_id}/"))
 

@@ -116,7 +116,7 @@ def team_create(*, track: Track, user: User, name: str) -> Team:
     try:
         with transaction.atomic():
             team = Team.objects.create(
-                track=track, name=name, invite_code=secrets.token_urlsafe(12), created_by=user
+                track=track, name=name, invite_code=secrets.token_hex(8), created_by=user
             )
             TeamMember.objects.create(team=team, track=track, user=user)
     except IntegrityError as error:  # a concurrent create took the name

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from django.contrib.auth.models import User
 
-from benchmark.models import Submission
+from benchmark.models import Submission, Track
 from tests.benchmark.factories import ready_track, submission_zip
 from tests.conftest import ROOT
 
@@ -87,3 +87,41 @@ def test_from_login_to_a_scored_submission(
 def test_without_a_login_the_cli_says_how_to_log_in(tmp_path):
     result = arena("tracks", config=tmp_path / "none.json")
     assert result.returncode == 1 and "arena login <url>" in result.stderr
+
+
+def test_register_form_a_team_join_it_and_select_for_final(http_server, tmp_path):
+    """Competition operations from the command line: terms, a team of two, a selection."""
+    track = ready_track("ops", final_rule="selected")
+    Track.objects.filter(pk=track.pk).update(max_team_size=2, terms="Attack only the models.")
+    for name in ("dana", "erin"):
+        User.objects.create_user(name, password="a-long-password-1")
+    dana, erin = tmp_path / "dana.json", tmp_path / "erin.json"
+    for name, config in (("dana", dana), ("erin", erin)):
+        login = arena("login", http_server, "--username", name, config=config,
+                      password="a-long-password-1")  # fmt: skip
+        assert login.returncode == 0, login.stderr
+
+    unaccepted = arena("register", "ops", config=dana)
+    assert unaccepted.returncode == 2 and "Attack only the models." in unaccepted.stdout
+    refused = arena("team", "ops", "--create", "Owls", config=dana)
+    assert refused.returncode == 1 and "register first" in refused.stderr
+    for config in (dana, erin):
+        registered = arena("register", "ops", "--accept-terms", config=config)
+        assert "registration approved" in registered.stdout, registered.stderr
+    created = arena("team", "ops", "--create", "Owls", config=dana)
+    assert created.returncode == 0, created.stderr
+    code = created.stdout.rsplit("invite code ", 1)[1].strip()
+    joined = arena("team", "ops", "--join", code, config=erin)
+    assert "team Owls (2 of 2): dana, erin" in joined.stdout, joined.stderr
+
+    upload = tmp_path / "predictions.zip"
+    upload.write_bytes(submission_zip(track, skill=2.0))
+    submitted = arena("submit", "ops", str(upload), config=erin)
+    assert submitted.returncode == 0, submitted.stderr
+    submission = Submission.objects.get()
+    assert submission.team.name == "Owls"
+    selected = arena("select", str(submission.pk), config=dana)
+    assert selected.returncode == 0, selected.stderr
+    assert f"submission {submission.pk} counts for final" in selected.stdout
+    submission.refresh_from_db()
+    assert submission.selected

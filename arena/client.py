@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -53,7 +54,7 @@ class Client:
 
     def _open(self, request: urllib.request.Request) -> Any:
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)
+            return _OPENER.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as error:
             raw = error.read()
             try:
@@ -212,6 +213,23 @@ class Client:
             if time.monotonic() > deadline:
                 raise ApiError(0, f"submission {submission_id} still {last} after {timeout:.0f} s")
             time.sleep(every)
+
+
+class _RedirectWithoutToken(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect to another host (a bundle's pre-signed URL in a bucket) without the
+    API token: it is the platform's secret, and a bucket refuses a second authorization."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if (
+            new is not None
+            and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc
+        ):
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_RedirectWithoutToken)
 
 
 def _field(boundary: str, name: str, value: str) -> bytes:

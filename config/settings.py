@@ -6,6 +6,7 @@ a Celery broker on the filesystem, files under ``var/``. Production differs only
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -150,12 +151,40 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("ARENA_STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("ARENA_MEDIA_ROOT", default=str(VAR_DIR / "media")))
-STORAGES = {
+# Zoo builds (model weights, solutions, bundles) live under this directory: shared by every
+# machine with the file system storage; with object storage, each machine's local copy.
+ARENA_ZOO_ROOT = Path(env.str("ARENA_ZOO_ROOT", default=str(MEDIA_ROOT / "zoo")))
+# Object storage: with ARENA_S3_BUCKET set, submissions ("media/" in the bucket), zoo files and
+# bundles ("zoo/") live in an S3-compatible bucket through django-storages, and no machine
+# shares a disk with another (benchmark/services/files.py copies zoo files to and from it).
+# Bundles are downloaded by pre-signed URLs valid ARENA_S3_URL_SECONDS.
+ARENA_S3_BUCKET = env.str("ARENA_S3_BUCKET", default="")
+ARENA_S3_URL_SECONDS = env.int("ARENA_S3_URL_SECONDS", default=300)
+_S3 = {
+    "bucket_name": ARENA_S3_BUCKET,
+    "endpoint_url": env.str("ARENA_S3_ENDPOINT_URL", default="") or None,
+    "region_name": env.str("ARENA_S3_REGION", default="us-east-1"),
+    "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+    "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+    "addressing_style": env.str("ARENA_S3_ADDRESSING_STYLE", default="path"),
+    "signature_version": "s3v4",
+    "querystring_expire": ARENA_S3_URL_SECONDS,
+    "file_overwrite": True,
+}
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "zoo": {"BACKEND": "benchmark.models.competition.ZooStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Zoo builds (model weights, solutions, bundles) live under this directory, shared by workers.
-ARENA_ZOO_ROOT = Path(env.str("ARENA_ZOO_ROOT", default=str(MEDIA_ROOT / "zoo")))
+if ARENA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_S3, "location": "media"},
+    }
+    STORAGES["zoo"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_S3, "location": "zoo"},
+    }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=5_000_000)
 # Any request body larger than this is refused from its Content-Length, unread (413); uploads of
 # submission zips are held to their track's max_bytes instead (benchmark/middleware.py).

@@ -34,3 +34,25 @@ def test_compose_runs_a_worker_per_queue():
         "redis",
         "postgres",
     } <= services
+
+
+def test_the_s3_variant_adds_a_bucket_server_and_points_every_service_at_it():
+    import os
+
+    env = {**os.environ, "ARENA_S3_BUCKET": "arena", "ARENA_S3_ENDPOINT_URL": "http://s3:9000"}
+    result = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "--profile", "s3", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    import yaml
+
+    config = yaml.safe_load(result.stdout)
+    assert {"minio", "minio-bucket"} <= set(config["services"])
+    for name in ("web", "worker-scoring", "worker-zoo", "worker-attacks"):
+        environment = config["services"][name]["environment"]
+        assert environment["ARENA_S3_BUCKET"] == "arena"
+        assert environment["ARENA_S3_ENDPOINT_URL"] == "http://s3:9000"

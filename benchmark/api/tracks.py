@@ -4,7 +4,7 @@ import csv
 from typing import Any, cast
 
 from django.contrib.auth.models import User
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, permissions, serializers, status
@@ -17,6 +17,7 @@ from benchmark.api.schema import error_response
 from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import Access, Track
 from benchmark.permissions import track_create_allowed
+from benchmark.services.files import bundle_url
 from benchmark.services.queries import query_budget
 from benchmark.services.registrations import participation_check
 from benchmark.services.submissions import METADATA_FIELDS
@@ -301,11 +302,14 @@ class BundleDownloadApi(APIView):
         },
         summary="Download the participant bundle",
     )
-    def get(self, request: Request, slug: str) -> FileResponse:
+    def get(self, request: Request, slug: str) -> FileResponse | HttpResponseRedirect:
         track = selectors.track_get(slug=slug, user=request.user)
         if track.build_status != Track.BuildStatus.READY:
             raise NotReady(f"the zoo of {track.slug} is not built yet ({track.build_status})")
         participation_check(track=track, user=request.user)
+        signed = bundle_url(track=track)
+        if signed is not None:  # object storage: the bucket serves it, for a few minutes
+            return HttpResponseRedirect(signed)
         if not track.bundle.name or not track.bundle.storage.exists(track.bundle.name):
             raise Http404("the bundle file is missing")
         return FileResponse(

@@ -9,7 +9,7 @@ import os
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import models
 from django.db.models import Q
 
@@ -29,9 +29,10 @@ class ZooStorage(FileSystemStorage):
         return os.path.abspath(self.base_location)
 
 
-def zoo_storage() -> FileSystemStorage:
-    """Where zoo builds live (weights, organizer-only solutions, participant bundles)."""
-    return ZooStorage()
+def zoo_storage() -> Storage:
+    """Where zoo builds live (weights, organizer-only solutions, participant bundles): the
+    ``zoo`` storage of ``STORAGES`` (:class:`ZooStorage`, or a bucket with object storage)."""
+    return storages["zoo"]
 
 
 class Phase(models.TextChoices):

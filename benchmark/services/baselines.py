@@ -12,6 +12,7 @@ from benchmark.errors import ApplicationError, NotReady
 from benchmark.models import Access, AnyUser, Submission, Track
 from benchmark.services import io
 from benchmark.services.compute import worker_compute
+from benchmark.services.files import zoo_pull
 from benchmark.services.jobs import job_enqueue
 from benchmark.services.submissions import submission_create
 from benchmark.services.tracks import track_spec
@@ -66,6 +67,7 @@ def attack_run(*, track_id: int, attack: str, by_id: int | None) -> Submission:
     track = Track.objects.get(pk=track_id)
     spec = track_spec(track=track)
     chosen = attacks.get(attack)
+    zoo_pull(track=track, parts=("participant",))
     device = worker_compute().device
     # gradients and robustness only for the attacks that read them (both cost forward passes)
     options = {

@@ -92,7 +92,11 @@ def read_predictions_with_notices(
 def read_labels(
     *, track: Track, expected: "scoring.Expected"
 ) -> dict[tuple[str, str, int], np.ndarray]:
-    """Membership labels of every dev and final challenge point (organizer-only files)."""
+    """Membership labels of every dev and final challenge point (organizer-only files; pulled
+    from object storage first where the zoo lives there)."""
+    from benchmark.services.files import zoo_pull
+
+    zoo_pull(track=track, parts=("solutions",))
     return dict(scoring.read_solutions(solutions_dir(track=track).parent, expected))
 
 

@@ -26,6 +26,7 @@ from torch import nn
 
 from benchmark.errors import ApplicationError, NotReady, QuotaExceeded
 from benchmark.models import DailyUsage, Track
+from benchmark.services.files import zoo_pull
 from benchmark.services.io import model_path, zoo_root
 from benchmark.services.registrations import participation_check
 from benchmark.services.submissions import utc_day_bounds
@@ -239,6 +240,7 @@ def track_query(*, track: Track, user: User, model: str, inputs: Any) -> QueryRe
         raise NotReady(f"the zoo of {track.slug} is not built yet ({track.build_status})")
     participation_check(track=track, user=user)
     entry, phase, index = _scenario_entry(track, model)
+    zoo_pull(track=track, parts=("participant",))
     x = _inputs(track, entry, inputs)
     before = query_budget(track=track, user=user)
     if len(x) > before.remaining:  # refuse before any work; _book decides under races

@@ -15,6 +15,7 @@ from benchmark.models import Scenario, Track, ZooModel
 from benchmark.services import io
 from benchmark.services.baselines import attack_enqueue, baselines_for
 from benchmark.services.compute import worker_compute
+from benchmark.services.files import zoo_pull, zoo_push
 from benchmark.services.jobs import job_enqueue
 from benchmark.services.tracks import track_spec
 
@@ -105,8 +106,9 @@ def zoo_build_chunk(*, track_id: int, chunk_index: int) -> None:
         return
     spec = track_spec(track=track)
     chunk = zoo_build.plan(spec)[chunk_index]
-    records = zoo_build.build_chunk(spec, chunk, io.zoo_root(), compute=worker_compute())
-    _record_models(track, list(records))
+    records = list(zoo_build.build_chunk(spec, chunk, io.zoo_root(), compute=worker_compute()))
+    zoo_push(track=track, parts=("participant", "solutions"))
+    _record_models(track, records)
     zoo_finalize(track_id=track_id)
 
 
@@ -127,6 +129,7 @@ def zoo_import_run(*, track_id: int, release: str, solutions: str) -> None:
     except ReleaseError as error:
         zoo_build_fail(track_id=track_id, message=f"import: {error}")
         return
+    zoo_push(track=track, parts=("participant", "solutions"))
     _record_models(track, records)
     zoo_finalize(track_id=track_id)
 
@@ -154,10 +157,12 @@ def zoo_finalize(*, track_id: int) -> bool:
         if track.models_built < track.models_total:
             return False
         name = f"bundles/{track.slug}.zip"
+        zoo_pull(track=track, parts=("participant",))  # chunks trained on other machines
         bundle = zip_participant_bundle(
             track_spec(track=track), io.zoo_root(), io.zoo_root() / name
         )
         write_checksum(bundle)
+        zoo_push(track=track, parts=("bundle",))
         track.bundle.name = name
         track.zoo_fingerprint = _fingerprint(track)
         track.build_status = Track.BuildStatus.READY

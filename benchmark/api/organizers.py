@@ -1,7 +1,7 @@
 """Organizer operations, each needing a role on the track (staff hold every role; see
 :mod:`benchmark.permissions`): reveal the final phase and open the benchmark phase
 (``reveal``), re-score (``rescore``), run a reference attack (``attacks``), hide or disqualify
-an entry and decide registrations (``moderation``)."""
+an entry and decide registrations (``moderation``), resume a zoo build (``build``)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -204,3 +204,26 @@ class RegistrationDecideApi(APIView):
             reason=serializer.validated_data.get("reason", ""),
         )
         return Response(RegistrationOutputSerializer(registration).data)
+
+
+class TrackBuildApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrackBuildOutput"
+
+        queued = serializers.BooleanField(help_text="False: the zoo is built already.")
+
+    @extend_schema(
+        request=None,
+        responses={202: OutputSerializer},
+        summary="Resume a zoo build (organizers)",
+        description="Queues the build of a track that is not ready (a failed or interrupted "
+        "one); chunks whose files are complete are skipped.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        track = selectors.track_get(slug=slug, user=request.user)
+        track_require(track=track, user=request.user, role="build")
+        queued = services.zoo_build_queue(track=track)
+        return Response(self.OutputSerializer({"queued": queued}).data, status=202)

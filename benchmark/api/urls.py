@@ -9,6 +9,7 @@ from benchmark.api.organizers import (
     SubmissionFlagsApi,
     TrackAttackApi,
     TrackBenchmarkApi,
+    TrackBuildApi,
     TrackRescoreApi,
     TrackRevealApi,
 )
@@ -52,6 +53,7 @@ urlpatterns = [
     path("tracks/<slug:slug>/rescore/", TrackRescoreApi.as_view(), name="api-rescore"),
     path("tracks/<slug:slug>/attacks/", TrackAttackApi.as_view(), name="api-attacks"),
     path("tracks/<slug:slug>/benchmark/", TrackBenchmarkApi.as_view(), name="api-benchmark"),
+    path("tracks/<slug:slug>/build/", TrackBuildApi.as_view(), name="api-build"),
     path("tracks/<slug:slug>/registration/", RegistrationApi.as_view(), name="api-registration"),
     path(
         "tracks/<slug:slug>/registrations/",

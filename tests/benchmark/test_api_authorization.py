@@ -138,6 +138,7 @@ MATRIX = [
     ("post", "/api/v1/tracks/{slug}/reveal/", None, (401, 403, 403, 403, 409, 403, 409)),
     ("post", "/api/v1/tracks/{slug}/benchmark/", None, (401, 403, 403, 403, 409, 403, 409)),
     ("post", "/api/v1/tracks/{slug}/rescore/", None, (401, 403, 403, 403, 202, 403, 202)),
+    ("post", "/api/v1/tracks/{slug}/build/", None, (401, 403, 403, 403, 202, 403, 202)),
     (
         "post",
         "/api/v1/tracks/{slug}/attacks/",
@@ -262,6 +263,7 @@ def test_the_schema_documents_every_endpoint(world):
         "/api/v1/tracks/{slug}/rescore/",
         "/api/v1/tracks/{slug}/attacks/",
         "/api/v1/tracks/{slug}/benchmark/",
+        "/api/v1/tracks/{slug}/build/",
         "/api/v1/tracks/{slug}/registration/",
         "/api/v1/tracks/{slug}/registrations/",
         "/api/v1/tracks/{slug}/registrations/{registration_id}/",

@@ -120,24 +120,27 @@ def _load_dataset(manifest: dict, source: Path) -> TensorData:
     (older zoo manifests said ``path_hint`` for ``path``) or with flat ``dataset``,
     ``dataset_path``, ``dataset_size`` and ``dataset_seed`` keys."""
     spec = manifest.get("dataset")
+    text: dict = {}
     if isinstance(spec, dict):
         name, path = spec.get("name"), spec.get("path", spec.get("path_hint", ""))
         size, seed = spec.get("size", 0), spec.get("seed", 0)
+        text = {key: spec[key] for key in ("encoder", "max_length") if spec.get(key)}
     else:
         name, path = spec, manifest.get("dataset_path", "")
         size, seed = manifest.get("dataset_size", 0), manifest.get("dataset_seed", 0)
     if not isinstance(name, str):
         raise ValueError(f"{source} names no dataset")
-    return load_dataset(name, path=str(path or ""), size=int(size or 0), seed=int(seed or 0))
+    return load_dataset(
+        name, path=str(path or ""), size=int(size or 0), seed=int(seed or 0), **text
+    )
 
 
 def track_from_spec(spec: TrackSpec, root: str | Path) -> Track:
     """The :class:`Track` of a platform zoo built from a track file under ``root``."""
     directory = Path(root) / spec.slug
-    dataset = load_dataset(
-        spec.dataset, path=spec.dataset_path, size=spec.dataset_size, seed=spec.dataset_seed
-    )
-    track = open_track(directory, dataset=dataset)
+    from benchmark.zoo.build import track_dataset
+
+    track = open_track(directory, dataset=track_dataset(spec))
     return replace(track, slug=spec.slug, architecture=spec.architecture)
 
 

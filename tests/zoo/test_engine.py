@@ -25,12 +25,13 @@ def literal_training(name, x, y, rows, *, config, init_seed, order_seed):
 
 
 @pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "in order"])
-@pytest.mark.parametrize("name", ["mlp-purchase", "cnn-digits"])
+@pytest.mark.parametrize("name", ["mlp-purchase", "cnn-digits", "text-mlp-384"])
 def test_group_training_equals_training_alone(name, shuffle, device):
+    """Text heads too: one fine-tuning run of a group equals the one-model reference."""
     shape = architecture(name).input_shape
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(200, *shape, generator=generator)
-    y = torch.randint(0, 10, (200,), generator=generator)
+    y = torch.randint(0, architecture(name).num_classes, (200,), generator=generator)
     rows = torch.stack([torch.randperm(200, generator=generator)[:50] for _ in range(3)])
     config = TrainConfig("adam", 0.01, 3, 16, 2, 0.5, shuffle=shuffle)
     group = train_group(

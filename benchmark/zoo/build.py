@@ -25,6 +25,7 @@ from benchmark.zoo.device import Compute, resolve_dtype
 from benchmark.zoo.engine import DPSettings, TrainConfig, accuracy, train_group
 from benchmark.zoo.models import unstack
 from benchmark.zoo.splits import POPULATION, model_split, population_split
+from benchmark.zoo.text import encoder_reference
 from benchmark.zoo.tracks import PHASES, ScenarioSpec, TrackSpec
 
 SEED_KINDS = ("challenge", "membership", "training", "init", "order", "noise")
@@ -239,15 +240,20 @@ def manifest(track: TrackSpec) -> dict[str, Any]:
     """The participant-facing ``<track>.dataset.json``.
 
     ``manifest["dataset"]`` holds exactly :func:`~benchmark.zoo.load_dataset`'s arguments, so
-    ``load_dataset(**manifest["dataset"])`` loads the track's data. Its ``path`` is the name of
-    the organizer's file or folder (``""`` for generated datasets): a participant runs from the
-    folder holding it, or passes their own ``path``. ``manifest["folders"]`` gives each
-    scenario folder its scenario and the same facts for its data (a scenario may have a dataset
-    and architecture of its own, as in MICO's DP-distinguisher track).
+    ``load_dataset(**manifest["dataset"])`` loads the track's data (a text track's sentences
+    as its frozen encoder's activations; ``manifest["base_model"]`` names that encoder with the
+    SHA-256 of its weights: a bundle holds the trained heads, not the base model). Its
+    ``path`` is the name of the organizer's file or folder (``""`` for generated datasets): a
+    participant runs from the folder holding it, or passes their own ``path``.
+    ``manifest["folders"]`` gives each scenario folder its scenario and the same facts for its
+    data (a scenario may have a dataset and architecture of its own, as in MICO's
+    DP-distinguisher track).
     """
+    base = {"base_model": encoder_reference(track.model_path)} if track.model_path else {}
     return {
         "track": track.slug,
         "access": track.access,
+        **base,
         **_data_entry(track, None),
         "scenarios": [s.slug for s in track.scenarios],
         "folders": {

@@ -75,6 +75,7 @@ def encoder_path(model_path: str) -> Path:
     return folder
 
 
+@functools.lru_cache(maxsize=4)
 def encoder_reference(model_path: str) -> dict[str, str]:
     """What a bundle says of its base model: its ``model_path`` and the SHA-256 of its weights."""
     folder = encoder_path(model_path)

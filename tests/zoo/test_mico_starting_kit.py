@@ -309,7 +309,7 @@ def test_load_model_drops_opacus_prefix_and_evaluates(tmp_path):
         assert torch.equal(cls.load(folder / "model.pt")(x), trained(x))
     with pytest.raises(ValueError, match="does not fit mlp-purchase"):
         load_model("purchase100", tmp_path / "cifar10")
-    with pytest.raises(NotImplementedError, match="sst2"):
+    with pytest.raises(ValueError, match=r"neither a Hugging Face model nor a model\.pt"):
         load_model("sst2", tmp_path)
     with pytest.raises(ValueError, match="'mnist'"):
         load_model("mnist", tmp_path)

@@ -179,3 +179,33 @@ def test_output_based_attacks_run_on_a_text_zoo_unchanged_and_score(built):
     scores = np.concatenate([predictions[key] for key in sorted(predictions)])
     assert scores.shape == (40,) and np.all((scores >= 0) & (scores <= 1))
     assert 0 <= scoring.score(labels, scores)["AUC"] <= 1
+
+
+def test_load_model_sst2_rebuilds_a_text_bundle_and_reads_mico_folders(built, tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from benchmark.zoo.mico import load_model
+
+    _, root, _ = built
+    model_dir = root / "texty" / "texty_lo" / "final" / "model_2"
+    model = load_model("sst2", model_dir)
+    head = architecture("text-mlp-384")()
+    head.load_state_dict(torch.load(model_dir / "model.pt", weights_only=True))
+    sentences = ["a wonderful film.", "the cast seems dull."]
+    with torch.inference_mode():
+        expected = head(text.encode(sentences, max_length=32))
+        torch.testing.assert_close(model(sentences), expected)
+
+    # MICO's released SST-2 models are save_pretrained folders (a tiny BERT stands in here).
+    config = BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, num_labels=2,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    saved = BertForSequenceClassification(config).eval()
+    saved.save_pretrained(tmp_path / "model_0")
+    loaded = load_model("sst2", tmp_path / "model_0")
+    ids = torch.tensor([[1, 5, 7, 2]])
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(input_ids=ids).logits, saved(input_ids=ids).logits)
+    assert not loaded.training

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from bench.run_latency import _environment, _manage  # noqa: E402
 from tests.http import request  # noqa: E402
 
-TRACKS = ("demo-purchase", "demo-digits")
+TRACKS = ("demo-purchase", "demo-digits", "demo-text")
 
 
 def main() -> None:

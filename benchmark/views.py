@@ -295,7 +295,8 @@ def _organizer_track(request: HttpRequest, slug: str, role: str) -> Track:
     return track
 
 
-def _organizer_done(request: HttpRequest, track: Track, action: Any, success: str) -> HttpResponse:
+def _back_to_track(request: HttpRequest, track: Track, action: Any, success: str) -> HttpResponse:
+    """Run an action from the track page and come back to it with the outcome."""
     try:
         action()
     except ApplicationError as error:
@@ -309,7 +310,7 @@ def _organizer_done(request: HttpRequest, track: Track, action: Any, success: st
 @login_required
 def track_reveal(request: HttpRequest, slug: str) -> HttpResponse:
     track = _organizer_track(request, slug, "reveal")
-    return _organizer_done(
+    return _back_to_track(
         request,
         track,
         lambda: services.track_reveal(track=track, by=request.user),
@@ -321,7 +322,7 @@ def track_reveal(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def track_rescore(request: HttpRequest, slug: str) -> HttpResponse:
     track = _organizer_track(request, slug, "rescore")
-    return _organizer_done(
+    return _back_to_track(
         request,
         track,
         lambda: services.track_rescore(track=track),
@@ -338,7 +339,7 @@ def track_attack(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "Choose one of the listed attacks.")
         return redirect("track-detail", slug=track.slug)
     attack = form.cleaned_data["attack"]
-    return _organizer_done(
+    return _back_to_track(
         request,
         track,
         lambda: services.attack_queue(track=track, attack=attack, by=request.user),
@@ -350,7 +351,7 @@ def track_attack(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def track_benchmark(request: HttpRequest, slug: str) -> HttpResponse:
     track = _organizer_track(request, slug, "reveal")
-    return _organizer_done(
+    return _back_to_track(
         request,
         track,
         lambda: services.track_benchmark_open(track=track),
@@ -358,25 +359,14 @@ def track_benchmark(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _participant_done(request: HttpRequest, slug: str, action: Any, success: str) -> HttpResponse:
-    """Run a participant's action from the track page and come back to it with the outcome."""
-    try:
-        action()
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, success)
-    return redirect("track-detail", slug=slug)
-
-
 @require_POST
 @login_required
 def track_register(request: HttpRequest, slug: str) -> HttpResponse:
     track = selectors.track_get(slug=slug, user=request.user)
     user = cast(User, request.user)
-    return _participant_done(
+    return _back_to_track(
         request,
-        slug,
+        track,
         lambda: services.registration_apply(
             track=track, user=user, accept_terms=request.POST.get("accept_terms") == "1"
         ),
@@ -390,9 +380,9 @@ def team_create(request: HttpRequest, slug: str) -> HttpResponse:
     track = selectors.track_get(slug=slug, user=request.user)
     user = cast(User, request.user)
     name = request.POST.get("name", "")
-    return _participant_done(
+    return _back_to_track(
         request,
-        slug,
+        track,
         lambda: services.team_create(track=track, user=user, name=name),
         "Your team is formed: give its invite code to whoever should join.",
     )
@@ -404,9 +394,9 @@ def team_join(request: HttpRequest, slug: str) -> HttpResponse:
     track = selectors.track_get(slug=slug, user=request.user)
     user = cast(User, request.user)
     code = request.POST.get("invite_code", "").strip()
-    return _participant_done(
+    return _back_to_track(
         request,
-        slug,
+        track,
         lambda: services.team_join(track=track, user=user, invite_code=code),
         "You joined the team.",
     )
@@ -417,8 +407,8 @@ def team_join(request: HttpRequest, slug: str) -> HttpResponse:
 def team_leave(request: HttpRequest, slug: str) -> HttpResponse:
     track = selectors.track_get(slug=slug, user=request.user)
     user = cast(User, request.user)
-    return _participant_done(
-        request, slug, lambda: services.team_leave(track=track, user=user), "You left the team."
+    return _back_to_track(
+        request, track, lambda: services.team_leave(track=track, user=user), "You left the team."
     )
 
 

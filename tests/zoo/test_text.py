@@ -49,7 +49,7 @@ def test_generated_sentences_are_seeded_and_labelled():
     assert text.sentiment_sentences(2000, 4)[0] != texts
     assert set(labels.tolist()) == {0, 1}
     clean = np.array([any(word in t for word in text.POSITIVE) for t in texts])
-    assert 0.2 < np.mean(clean != labels.astype(bool)) < 0.3, "a quarter of labels flipped"
+    assert 0.3 < np.mean(clean != labels.astype(bool)) < 0.4, "35% of the labels flipped"
 
 
 def test_encoder_paths_are_checked(tmp_path):

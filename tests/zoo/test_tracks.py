@@ -33,7 +33,9 @@ def test_dict_input_equals_text_input(track_text):
     assert parse_track(tomllib.loads(track_text)) == parse_track(track_text)
 
 
-@pytest.mark.parametrize("name", ["demo-purchase", "demo-digits", "purchase100", "cifar10"])
+@pytest.mark.parametrize(
+    "name", ["demo-purchase", "demo-digits", "demo-text", "purchase100", "cifar10"]
+)
 def test_shipped_tracks_validate(name):
     track = load_track(ROOT / "tracks" / f"{name}.toml")
     assert track.slug == name
@@ -41,7 +43,7 @@ def test_shipped_tracks_validate(name):
     assert track.models.train >= 16, "enough shadows for LiRA and the other attacks"
 
 
-@pytest.mark.parametrize("name", ["demo-purchase", "demo-digits"])
+@pytest.mark.parametrize("name", ["demo-purchase", "demo-digits", "demo-text"])
 def test_demo_tracks_score_3200_points_per_dev_scenario(name):
     """TPR at 1% FPR then rests on 16 non-members or more."""
     track = load_track(ROOT / "tracks" / f"{name}.toml")

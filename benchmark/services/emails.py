@@ -94,7 +94,11 @@ def email_queue(
                 },
             )
     except IntegrityError:
-        return None  # another transaction recorded this event a moment ago
+        # get_or_create reads again after a lost insert race; only a row that is still not
+        # there means another constraint refused this one: that is a bug, not a duplicate.
+        if OutgoingEmail.objects.filter(key=key).exists():
+            return None
+        raise
     if not created:
         return None
     from benchmark import tasks

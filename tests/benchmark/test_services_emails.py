@@ -276,3 +276,22 @@ def test_a_message_waits_out_a_broker_that_is_down_and_goes_once_it_is_back(
     job.refresh_from_db()
     assert job.state == Job.State.DONE and job.publishes == 2
     assert [message.to for message in mail.outbox] == [["ada@example.org"]]
+
+
+def test_a_message_a_constraint_refuses_is_an_error_not_a_duplicate():
+    """Only the event's own earlier message makes a second one a no-op; any other refusal
+    (here a kind the table does not know) surfaces."""
+    from django.db import IntegrityError
+
+    from benchmark.services.emails import email_queue
+
+    with pytest.raises(IntegrityError):
+        email_queue(kind="no-such-kind", key="k:1", user=None, to="a@example.org", subject="s",
+                    body="b")  # fmt: skip
+    first = email_queue(
+        kind="password-reset", key="k:2", user=None, to="a@example.org", subject="s", body="b"
+    )
+    again = email_queue(
+        kind="password-reset", key="k:2", user=None, to="a@example.org", subject="s", body="b"
+    )
+    assert first is not None and again is None

@@ -59,25 +59,21 @@ def _eligible(track: Track) -> QuerySet[Submission]:
     )
 
 
-#: Who a leaderboard row stands for: a team (its id, negated) or a participant alone.
-_WHO = Case(
-    When(team_id__isnull=False, then=-F("team_id")),
-    default=F("owner_id"),
-    output_field=BigIntegerField(),
-)
+def _who(prefix: str = "") -> Case:
+    """Who a leaderboard row stands for: a team (its id, negated) or a participant alone;
+    ``prefix`` reaches the submission from another row (``"submission__"``)."""
+    return Case(
+        When(**{f"{prefix}team_id__isnull": False}, then=-F(f"{prefix}team_id")),
+        default=F(f"{prefix}owner_id"),
+        output_field=BigIntegerField(),
+    )
 
 
 def _best_per_who(submissions: QuerySet[Submission], phase: str) -> dict[int, int]:
     """Per team or participant, the submission with the best mean primary metric on ``phase``."""
     means = (
         ScenarioScore.objects.filter(submission__in=submissions, phase=phase, is_current=True)
-        .annotate(
-            who=Case(
-                When(submission__team_id__isnull=False, then=-F("submission__team_id")),
-                default=F("submission__owner_id"),
-                output_field=BigIntegerField(),
-            )
-        )
+        .annotate(who=_who("submission__"))
         .values("submission_id", "who")
         .annotate(mean=Avg("primary"))
     )
@@ -91,7 +87,7 @@ def _best_per_who(submissions: QuerySet[Submission], phase: str) -> dict[int, in
 
 def _latest_per_who(submissions: QuerySet[Submission]) -> dict[int, int]:
     return dict(
-        submissions.annotate(who=_WHO)
+        submissions.annotate(who=_who())
         .values("who")
         .annotate(latest=Max("id"))
         .values_list("who", "latest")

@@ -10,11 +10,11 @@ from benchmark.models import (
     DailyUsage,
     Entrant,
     Registration,
-    TeamMember,
     Track,
     ZooModel,
 )
 from benchmark.services.submissions import utc_day_bounds
+from benchmark.services.teams import team_of
 
 
 def track_list(*, user: AnyUser) -> QuerySet[Track]:
@@ -61,8 +61,7 @@ def quota_for_user(*, track: Track, user: AnyUser) -> dict[str, Any]:
     today, resets_at = utc_day_bounds()
     if not user.is_authenticated:
         return {"per_day_left": 0, "total_left": 0, "invalid_left": 0, "resets_at": resets_at}
-    member = TeamMember.objects.filter(track=track, user_id=user.pk).select_related("team")
-    team = next((row.team for row in member), None)
+    team = team_of(track=track, user=user)
     entrant = (
         Entrant.objects.filter(team=team)
         if team
@@ -84,10 +83,9 @@ def team_for_user(*, track: Track, user: AnyUser) -> dict[str, Any] | None:
     """The user's team on ``track``: name, invite code (members only), members; or None."""
     if not user.is_authenticated:
         return None
-    member = TeamMember.objects.filter(track=track, user_id=user.pk).select_related("team").first()
-    if member is None:
+    team = team_of(track=track, user=user)
+    if team is None:
         return None
-    team = member.team
     return {
         "id": team.pk,
         "name": team.name,

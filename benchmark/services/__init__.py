@@ -11,13 +11,13 @@ from benchmark.services.emails import (
     email_send,
     reveal_notify,
 )
+from benchmark.services.finals import submission_select
 from benchmark.services.registrations import registration_apply, registration_decide
 from benchmark.services.scores import submission_abandon, submission_score
 from benchmark.services.submissions import (
     metadata_clean,
     submission_create,
     submission_metadata_update,
-    submission_select,
     submission_set_flags,
 )
 from benchmark.services.teams import team_create, team_join, team_leave

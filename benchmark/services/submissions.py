@@ -1,5 +1,6 @@
 """Uploads: validate at once, book the quota race-free, store the file and the row together;
-what the participant says about the method (metadata), set at upload and edited by the owner."""
+what the participant says about the method (metadata), set at upload and edited by the owner.
+Which of them count for final is :mod:`benchmark.services.finals`."""
 
 import datetime as dt
 import hashlib
@@ -16,7 +17,6 @@ from django.utils import timezone
 
 import scoring
 from benchmark.errors import (
-    ApplicationError,
     MetadataInvalid,
     NotOwner,
     NotReady,
@@ -35,7 +35,6 @@ from benchmark.models import (
     Entrant,
     Submission,
     Team,
-    TeamMember,
     Track,
 )
 from benchmark.permissions import track_organizes
@@ -140,11 +139,14 @@ def _locked_usage(track: Track, user: User) -> tuple[Entrant, DailyUsage, Team |
     return holder, usage, team
 
 
+def _who_has(team: Team | None) -> str:
+    return "you have" if team is None else f"team {team.name} has"
+
+
 def _quota_message(track: Track, what: str, limit: int, team: Team | None = None) -> str:
     _, resets_at = utc_day_bounds()
-    who = "you have" if team is None else f"team {team.name} has"
     return (
-        f"{who} used all {limit} {what} uploads to {track.slug} allowed per UTC day; "
+        f"{_who_has(team)} used all {limit} {what} uploads to {track.slug} allowed per UTC day; "
         f"the count resets at {resets_at.isoformat()}"
     )
 
@@ -171,8 +173,7 @@ def _book_valid(track: Track, user: User, *, benchmark: bool) -> Team | None:
     if usage.valid >= track.per_day:
         raise QuotaExceeded(_quota_message(track, "valid", track.per_day, team))
     if entrant.valid_total >= track.total:
-        who = "you have" if team is None else f"team {team.name} has"
-        raise QuotaExceeded(f"{who} used all {track.total} submissions to {track.slug}")
+        raise QuotaExceeded(f"{_who_has(team)} used all {track.total} submissions to {track.slug}")
     DailyUsage.objects.filter(pk=usage.pk).update(valid=F("valid") + 1)
     Entrant.objects.filter(pk=entrant.pk).update(valid_total=F("valid_total") + 1)
     return team
@@ -312,63 +313,6 @@ def quota_refund(*, submission: Submission) -> bool:
     Submission.objects.filter(pk=submission.pk).update(counted=False)
     submission.counted = False
     return True
-
-
-def submission_select(*, submission: Submission, user: AnyUser, selected: bool) -> Submission:
-    """Mark (or unmark) a submission to count for final on a ``final = "selected"`` track.
-
-    Its owner or a member of its team may, before the final deadline, for a submission that is
-    not failed; at most the track's ``select_final`` marks per participant (or team). Of the
-    marked submissions the best on final counts; with none marked, the latest does.
-
-    Raises
-    ------
-    NotOwner
-        Someone else's submission (403).
-    ApplicationError
-        The track does not choose this way, or the submission failed (400).
-    PhaseClosed
-        After the deadline (403).
-    QuotaExceeded
-        ``select_final`` submissions are marked already (429): unmark one first.
-    """
-    track = submission.track
-    if not isinstance(user, User) or not submission_visible_to_member(
-        submission=submission, user=user
-    ):
-        raise NotOwner("only the participant (or their team) who uploaded it can select it")
-    if track.final != Track.Final.SELECTED:
-        raise ApplicationError(
-            f"{track.slug} counts {track.get_final_display()}; there is nothing to select"
-        )
-    if timezone.now() >= track.final_deadline:
-        raise PhaseClosed(f"selections for {track.slug} closed at the final deadline")
-    if submission.status == Submission.Status.FAILED:
-        raise ApplicationError("a failed submission cannot count; select a scored one")
-    with transaction.atomic():
-        _, team = quota_holder(track=track, user=user, lock=True)
-        mine = Submission.objects.filter(track=track, is_baseline=False, selected=True)
-        mine = mine.filter(team=team) if team else mine.filter(owner=user, team__isnull=True)
-        if selected and not submission.selected:
-            marked = mine.exclude(pk=submission.pk).count()
-            if marked >= track.select_final:
-                raise QuotaExceeded(
-                    f"{marked} submissions are selected already, the most {track.slug} allows; "
-                    "unselect one first",
-                    extra={"selected": list(mine.values_list("pk", flat=True))},
-                )
-        Submission.objects.filter(pk=submission.pk).update(selected=selected)
-    submission.selected = selected
-    return submission
-
-
-def submission_visible_to_member(*, submission: Submission, user: User) -> bool:
-    """True when ``user`` uploaded ``submission`` or is in the team it was uploaded for."""
-    if submission.owner_id == user.pk:
-        return True
-    return submission.team_id is not None and (
-        TeamMember.objects.filter(team_id=submission.team_id, user_id=user.pk).exists()
-    )
 
 
 def submission_metadata_update(

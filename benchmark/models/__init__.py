@@ -9,8 +9,6 @@ from benchmark.models.competition import (
     URL_MAX,
     Access,
     AnyUser,
-    DailyUsage,
-    Entrant,
     LeaderboardEntry,
     PairComparison,
     Phase,
@@ -25,6 +23,7 @@ from benchmark.models.competition import (
 )
 from benchmark.models.emails import EmailPreferences, OutgoingEmail
 from benchmark.models.jobs import Job, WorkerHeartbeat
+from benchmark.models.quotas import DailyUsage, Entrant
 from benchmark.models.roles import ROLES, Registration, Team, TeamMember, TrackOrganizer
 
 __all__ = [

@@ -61,7 +61,8 @@ def per_sample_sq_norms(record: LayerRecord, delta: torch.Tensor) -> torch.Tenso
     Parameters
     ----------
     record : LayerRecord
-        The layer and its input ``a`` of shape (K, B, ...).
+        The layer and its input ``a`` of shape (K, B, ...): for a linear layer (K, B, in),
+        or (K, B, T, in) over T tokens (its gradient sums over them, as a convolution's).
     delta : torch.Tensor, shape (K, B, ...)
         Gradient of the summed per-sample losses with respect to the layer output.
 
@@ -69,8 +70,8 @@ def per_sample_sq_norms(record: LayerRecord, delta: torch.Tensor) -> torch.Tenso
     -------
     torch.Tensor, shape (K, B), float32
     """
-    if isinstance(record.layer, nn.Conv2d):
-        return _patch_sq_norms(record, delta)
+    if isinstance(record.layer, nn.Conv2d) or record.inputs.ndim == 4:
+        return _patch_sq_norms(record, delta)  # a convolution, or a linear map over tokens
     a, d = record.inputs.float(), delta.float()
     if a.ndim != 3:
         raise ValueError(f"linear layer {record.prefix} expects (K, B, features), got {a.shape}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -27,7 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmark.zoo import dp
-from benchmark.zoo.models import Stacked
+from benchmark.zoo.engine import TrainConfig, gather
+from benchmark.zoo.models import Stacked, init_stacked
 from benchmark.zoo.stacked import LayerRecord, stacked_forward
 
 #: A BERT-family layer's linear maps, in the order the forward pass meets them.
@@ -231,3 +233,94 @@ def clipped_gradient(
         grads[norm.prefix + "weight"] = torch.einsum("kb,kbh->kh", factors, w.detach())
         grads[norm.prefix + "bias"] = torch.einsum("kb,kbh->kh", factors, b.detach())
     return grads, sample_norms.detach()
+
+
+def init_top(encoder: Any, k: int, head: str, seeds: Sequence[int]) -> Stacked:
+    """K models' starting point: the pre-trained last ``k`` layers (the same for all) and the
+    head ``head`` initialised under each seed (:func:`benchmark.zoo.models.init_stacked`)."""
+    layers = {
+        key: v.expand(len(seeds), *v.shape[1:]).clone() for key, v in top_layers(encoder, k).items()
+    }
+    heads = {f"head.{key}": v for key, v in init_stacked(head, seeds).items()}
+    return layers | heads
+
+
+def train_top_group(
+    params: Stacked,
+    head: str,
+    hidden: torch.Tensor,
+    mask: torch.Tensor,
+    y: torch.Tensor,
+    train_idx: torch.Tensor,
+    shape: LayerShape,
+    *,
+    config: TrainConfig,
+    order_seeds: Sequence[int],
+    noise_seeds: Sequence[int] | None = None,
+) -> Stacked:
+    """Fine-tune K top-k models together on the shared frozen ``hidden`` (N, T, H) and
+    ``mask`` (N, T): Adam, the orders, Poisson batches and noise of
+    :func:`benchmark.zoo.engine.train_group` (one generator per model), DP-SGD when
+    ``config.dp`` is set. Returns the trained parameters, detached."""
+    k, n = train_idx.shape
+    params = {
+        key: v.detach().clone().requires_grad_(config.dp is None) for key, v in params.items()
+    }
+    optimizer = torch.optim.Adam(list(params.values()), lr=config.lr, fused=True)
+    generators = [torch.Generator().manual_seed(int(s)) for s in order_seeds]
+    noise_generators = [torch.Generator().manual_seed(int(s)) for s in noise_seeds or []]
+    if config.dp is not None and len(noise_generators) != k:
+        raise ValueError(f"DP training needs {k} noise_seeds")
+    sizes = [v[0].numel() for v in params.values()]
+    for _ in range(config.epochs):
+        if config.dp is None:
+            order = torch.stack([torch.randperm(n, generator=g) for g in generators])
+            rows = train_idx.gather(1, order)
+            for start in range(0, n, config.batch):
+                batch = rows[:, start : start + config.batch]
+                logits = top_forward(
+                    params, head, gather(hidden, batch), gather(mask, batch), shape
+                )
+                losses = F.cross_entropy(
+                    logits.flatten(0, 1), gather(y, batch).flatten(), reduction="none"
+                )
+                optimizer.zero_grad(set_to_none=True)
+                losses.reshape(k, -1).mean(dim=1).sum().backward()
+                optimizer.step()
+            continue
+        settings = config.dp
+        steps = config.steps_per_epoch(n)
+        drawn = [
+            dp.poisson_positions(g, n=n, rate=settings.sample_rate, steps=steps) for g in generators
+        ]
+        for step in range(steps):
+            width = max(max(int(c[step]) for _, c in drawn), 1)
+            pos = torch.stack(
+                [
+                    p[step, :width]
+                    if p.shape[1] >= width
+                    else F.pad(p[step], (0, width - p.shape[1]), value=n)
+                    for p, _ in drawn
+                ]
+            )
+            weights = (pos < n).float()
+            rows = train_idx.gather(1, pos.clamp(max=n - 1))
+            grads, _ = clipped_gradient(
+                params,
+                head,
+                gather(hidden, rows),
+                gather(mask, rows),
+                gather(y, rows),
+                weights,
+                shape,
+                clip=settings.clip,
+            )
+            noise = torch.stack([torch.randn(sum(sizes), generator=g) for g in noise_generators])
+            expected = settings.expected_batch(n)
+            for (key, param), part in zip(params.items(), noise.split(sizes, dim=1)):
+                param.grad = (
+                    grads[key]
+                    + settings.noise_multiplier * settings.clip * part.reshape(param.shape)
+                ) / expected
+            optimizer.step()
+    return {key: v.detach() for key, v in params.items()}

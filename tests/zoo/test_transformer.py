@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from benchmark.zoo import transformer
+from benchmark.zoo.engine import DPSettings, TrainConfig
 from benchmark.zoo.models import init_module, stack
 from benchmark.zoo.text import MINILM, _encoder
 
@@ -115,3 +116,27 @@ def test_top_layer_clipped_sum_equals_opacus(minilm):
             name = key.replace("5.", "layer.", 1)
             torch.testing.assert_close(value[k], expected[name], rtol=1e-3, atol=1e-6)
         assert torch.all(norms[k, real:] == 0)
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_top_group_model_equals_it_trained_alone(minilm, private):
+    encoder, hidden, mask = minilm
+    shape = transformer.LayerShape.of(encoder.config)
+    y = torch.tensor([1, 0, 1, 1, 0, 1])
+    rows = torch.tensor([[0, 1, 2, 3], [2, 3, 4, 5]])
+    settings = DPSettings(noise_multiplier=1.0, clip=0.1, sample_rate=0.5) if private else None
+    config = TrainConfig("adam", 1e-3, 2, 2, 2, 1.0, dp=settings)
+    start = transformer.init_top(encoder, 1, "text-mlp-384", [3, 4])
+    noise = [7, 8] if private else None
+    group = transformer.train_top_group(
+        start, "text-mlp-384", hidden, mask, y, rows, shape, config=config,
+        order_seeds=[5, 6], noise_seeds=noise,
+    )  # fmt: skip
+    alone = transformer.train_top_group(
+        {key: v[:1] for key, v in start.items()}, "text-mlp-384", hidden, mask, y, rows[:1],
+        shape, config=config, order_seeds=[5], noise_seeds=noise and noise[:1],
+    )  # fmt: skip
+    for key, value in alone.items():
+        # Adam turns float rounding of near-zero gradients into steps of up to lr
+        torch.testing.assert_close(group[key][:1], value, rtol=1e-3, atol=1e-4)
+        assert not torch.equal(group[key], start[key]), f"{key} was not trained"

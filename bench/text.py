@@ -11,6 +11,12 @@ head trained with Adam, batch 50, on n = 200 generated sentences per model, 64 t
 - ``speedup_text_dp``: our DP-SGD (per-sample norms of the head's layers without per-sample
   gradients) against Opacus (``PrivacyEngine.make_private`` on the head, Poisson batches of
   sentences through the frozen encoder), same σ, clipping norm and sampling rate.
+- ``speedup_text_top1`` and ``speedup_text_top1_dp``: the same two comparisons with the last
+  transformer layer fine-tuned as well (top-1 fine-tuning, ``--top-epochs`` epochs): ours
+  computes the five frozen layers' output once and trains K copies of the last layer and the
+  head together (:mod:`benchmark.zoo.transformer`); the user's loop runs the frozen layers on
+  every batch and trains Hugging Face's own layer, one model at a time; Opacus wraps that
+  layer and head.
 - ``mico_sst2_gpu_hours``: MICO's SST-2 track (600 RoBERTa-base models, 3 epochs over n =
   67,349 sentences of 67 tokens, full fine-tuning as MICO did) projected on one NVIDIA H200
   from FLOP counts (6 FLOPs per parameter per token for a forward and backward pass, dense
@@ -24,6 +30,7 @@ linearly with models (each trains alone), so the per-model time is what is compa
 """
 
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -34,11 +41,12 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from benchmark.zoo import text  # noqa: E402
+from benchmark.zoo import text, transformer  # noqa: E402
 from benchmark.zoo.engine import DPSettings, TrainConfig, train_group  # noqa: E402
 from benchmark.zoo.models import init_module  # noqa: E402
 
 N, BATCH, LR, MAX_LENGTH, CLIP, SIGMA = 200, 50, 0.003, 64, 1.0, 1.0
+TOP_LR = 5e-4
 ROBERTA_BASE_PARAMETERS = 124_647_170  # RoBERTa-base with a 2-class head
 H200_BF16_DENSE_FLOPS = 989e12
 
@@ -117,11 +125,83 @@ def opacus_loop(sentences, labels, rows, epochs: int, dp: DPSettings) -> float:
     return time.perf_counter() - start
 
 
+class TopModel(torch.nn.Module):
+    """The user's top-1 model: a copy of the encoder's last layer, mean pooling, the head."""
+
+    def __init__(self, encoder, seed: int):
+        super().__init__()
+        self.layer = copy.deepcopy(encoder.encoder.layer[-1]).float().train()
+        for module in self.layer.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0  # ours trains without dropout too
+        self.layer.requires_grad_(True)
+        self.head = init_module("text-mlp-384", seed)
+
+    def forward(self, hidden, mask):
+        blocked = (1.0 - mask[:, None, None, :]) * torch.finfo(hidden.dtype).min
+        out = self.layer(hidden, attention_mask=blocked)
+        out = out[0] if isinstance(out, tuple) else out
+        weights = mask.unsqueeze(-1)
+        return self.head((out * weights).sum(1) / weights.sum(1).clamp(min=1))
+
+
+def _frozen_batch(tokenizer, encoder, batch):
+    tokens = tokenizer(
+        batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
+    )
+    return transformer.frozen_hidden(encoder, dict(tokens), 1)
+
+
+def ours_top(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
+    tokenizer, encoder = text._encoder(text.MINILM)
+    start = time.perf_counter()
+    used = sentences[: int(rows.max()) + 1]
+    hidden, mask = _frozen_batch(tokenizer, encoder, used)
+    k = len(rows)
+    config = TrainConfig("adam", TOP_LR, epochs, BATCH, epochs, 1.0, dp=dp)
+    transformer.train_top_group(
+        transformer.init_top(encoder, 1, "text-mlp-384", list(range(k))), "text-mlp-384",
+        hidden, mask, labels, rows, transformer.LayerShape.of(encoder.config), config=config,
+        order_seeds=list(range(100, 100 + k)),
+        noise_seeds=list(range(200, 200 + k)) if dp else None,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def top_loop(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
+    """One top-1 model at a time, the frozen layers run on every batch; Opacus with DP."""
+    from opacus import PrivacyEngine
+    from torch.utils.data import DataLoader, TensorDataset
+
+    tokenizer, encoder = text._encoder(text.MINILM)
+    start = time.perf_counter()
+    for k, members in enumerate(rows):
+        model = TopModel(encoder, k)
+        optimizer = torch.optim.Adam(model.parameters(), lr=TOP_LR)
+        loader = DataLoader(TensorDataset(members), batch_size=BATCH, shuffle=True)
+        if dp is not None:
+            model, optimizer, loader = PrivacyEngine(accountant="prv").make_private(
+                module=model, optimizer=optimizer, data_loader=loader,
+                noise_multiplier=dp.noise_multiplier, max_grad_norm=dp.clip,
+                poisson_sampling=True,
+            )  # fmt: skip
+        for _ in range(epochs):
+            for (batch,) in loader:
+                if not len(batch):
+                    continue
+                hidden, mask = _frozen_batch(tokenizer, encoder, [sentences[i] for i in batch])
+                optimizer.zero_grad()
+                F.cross_entropy(model(hidden, mask), labels[batch]).backward()
+                optimizer.step()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=8)
     parser.add_argument("--baseline-models", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--top-epochs", type=int, default=3)
     parser.add_argument("--utilisation", type=float, default=0.4)
     args = parser.parse_args()
     sentences, labels, rows = _data(args.models)
@@ -134,6 +214,12 @@ def main() -> None:
     ours_dp = ours(sentences, labels, rows, args.epochs, dp) / args.models
     base_dp = opacus_loop(sentences, labels, base_rows, args.epochs, dp) / args.baseline_models
 
+    top = args.top_epochs
+    ours_top_plain = ours_top(sentences, labels, rows, top, None) / args.models
+    base_top_plain = top_loop(sentences, labels, base_rows, top, None) / args.baseline_models
+    ours_top_dp = ours_top(sentences, labels, rows, top, dp) / args.models
+    base_top_dp = top_loop(sentences, labels, base_rows, top, dp) / args.baseline_models
+
     tokens = 67_349 * 67 * 3
     flops = 6 * ROBERTA_BASE_PARAMETERS * tokens * 600
     hours = flops / (H200_BF16_DENSE_FLOPS * args.utilisation) / 3600
@@ -142,6 +228,10 @@ def main() -> None:
     print(f"plain_loop_s_per_model: {base_plain:.3f}")
     print(f"ours_dp_s_per_model: {ours_dp:.3f}")
     print(f"opacus_s_per_model: {base_dp:.3f}")
+    print(f"top1: {top} epochs; ours {ours_top_plain:.3f} s/model, loop {base_top_plain:.3f}")
+    print(f"top1_dp: ours {ours_top_dp:.3f} s/model, opacus {base_top_dp:.3f}")
+    print(f"speedup_text_top1: {base_top_plain / ours_top_plain:.1f}")
+    print(f"speedup_text_top1_dp: {base_top_dp / ours_top_dp:.1f}")
     print(
         f"mico_sst2: {flops:.3g} FLOPs (full fine-tuning, 600 models) at "
         f"{args.utilisation:.0%} of an H200's dense BF16 peak: projected from FLOP counts"

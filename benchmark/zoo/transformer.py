@@ -19,6 +19,7 @@ run without dropout (the one-model reference and Opacus are compared in ``eval``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -99,6 +100,13 @@ def frozen_hidden(
     return out.hidden_states[layers - k].float(), tokens["attention_mask"].float()
 
 
+@functools.cache
+def _template(features: int, outputs: int) -> nn.Linear:
+    """A parameter-less Linear describing a record's layer (shapes, bias), made once."""
+    with torch.device("meta"):
+        return nn.Linear(features, outputs)
+
+
 def _linear(
     params: Stacked, prefix: str, x: torch.Tensor, records: list[LayerRecord] | None
 ) -> torch.Tensor:
@@ -109,9 +117,7 @@ def _linear(
     if records is not None:
         if not z.requires_grad:
             z.requires_grad_()
-        with torch.device("meta"):
-            layer = nn.Linear(weight.shape[2], weight.shape[1])
-        records.append(LayerRecord(prefix, layer, x, z))
+        records.append(LayerRecord(prefix, _template(weight.shape[2], weight.shape[1]), x, z))
     return z
 
 
@@ -182,7 +188,9 @@ def top_forward(
         x = layer_forward(params, prefix, x, mask, shape, records=records, norms=norms)
     weights = mask.unsqueeze(-1)
     pooled = (x * weights).sum(dim=2) / weights.sum(dim=2).clamp(min=1)
-    head_params = {key.removeprefix("head."): v for key, v in params.items() if key[0] == "h"}
+    head_params = {
+        key.removeprefix("head."): v for key, v in params.items() if key.startswith("head.")
+    }
     head_records: list[LayerRecord] | None = [] if records is not None else None
     logits = stacked_forward(head_params, head, pooled, records=head_records)
     for record in head_records or []:

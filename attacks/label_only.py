@@ -68,7 +68,7 @@ def perturb(
     space : FeatureSpace
         Binary: every feature flips independently with probability ``rate``. Otherwise every
         feature gets Gaussian noise of standard deviation ``rate · (high − low)`` and is clipped
-        to ``[low, high]``.
+        to ``[low, high]``; in a masked space (top-k text points) only the tokens' states.
     copies : int ≥ 0, keyword-only
     rate : float, keyword-only
         In [0, 1] for a binary space, ≥ 0 otherwise.
@@ -99,7 +99,12 @@ def perturb(
         flip = generator.random(shape, dtype=np.float32) < rate
         return np.where(flip, 1.0 - x, x).astype(np.float32, copy=False)
     noise = generator.standard_normal(shape, dtype=np.float32) * (rate * (space.high - space.low))
-    return np.clip(x + noise, space.low, space.high).astype(np.float32, copy=False)
+    moved = np.clip(x + noise, space.low, space.high).astype(np.float32, copy=False)
+    if space.masked:  # only the tokens' states move; the attention mask and the padding stay
+        mask = x[..., -1:] > 0
+        moved[..., :-1] = np.where(mask, moved[..., :-1], x[..., :-1])
+        moved[..., -1] = x[..., -1]
+    return moved
 
 
 def _queries(

@@ -122,6 +122,9 @@ def logits(
 
 def _norms(params: Stacked, name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-sample gradient norms of the loss over all parameters, (k, B), for inputs (k, B, ...)."""
+    own = getattr(template(name), "sample_norms", None)
+    if own is not None:  # an architecture with norms of its own (a transformer's top)
+        return own(params, x, y).detach().cpu()
     records: list[LayerRecord] = []
     with torch.enable_grad():
         out = stacked_forward(params, name, x, records=records)

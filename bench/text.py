@@ -156,14 +156,14 @@ def ours_top(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> flo
     tokenizer, encoder = text._encoder(text.MINILM)
     start = time.perf_counter()
     used = sentences[: int(rows.max()) + 1]
-    hidden, mask = _frozen_batch(tokenizer, encoder, used)
+    x = transformer.points(*_frozen_batch(tokenizer, encoder, used))
     k = len(rows)
     config = TrainConfig("adam", TOP_LR, epochs, BATCH, epochs, 1.0, dp=dp)
-    transformer.train_top_group(
-        transformer.init_top(encoder, 1, "text-mlp-384", list(range(k))), "text-mlp-384",
-        hidden, mask, labels, rows, transformer.LayerShape.of(encoder.config), config=config,
+    train_group(
+        "text-top1-minilm", x, labels, rows, config=config, init_seeds=list(range(k)),
         order_seeds=list(range(100, 100 + k)),
         noise_seeds=list(range(200, 200 + k)) if dp else None,
+        init=transformer.init_params("text-top1-minilm", encoder, list(range(k))),
     )  # fmt: skip
     return time.perf_counter() - start
 

@@ -132,6 +132,7 @@ def _feature_space(track: Track, entry: dict[str, Any]) -> FeatureSpace:
             low=float(features["low"]),
             high=float(features["high"]),
             binary=bool(features["binary"]),
+            masked=bool(features.get("masked", False)),
         )
     return _dataset_space(
         str(entry["dataset"]),

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from benchmark.zoo import bundles, dp
+from benchmark.zoo import bundles, dp, text, transformer
 from benchmark.zoo.datasets import TensorData, load_dataset
 from benchmark.zoo.device import Compute, resolve_dtype
 from benchmark.zoo.engine import DPSettings, TrainConfig, accuracy, train_group
@@ -127,6 +127,9 @@ def text_options(track: TrackSpec) -> dict[str, Any]:
         options["encoder"] = track.model_path
     if track.max_length:
         options["max_length"] = track.max_length
+    top = transformer.top_architecture(track.architecture)
+    if top is not None:  # top-k fine-tuning: the points are the hidden states below the top
+        options["layers"] = top.layers
     return options
 
 
@@ -419,6 +422,11 @@ def build_chunk(
     train_rows = torch.stack([split.train_set for split in splits])
     eval_rows = torch.stack([split.evaluation for split in splits if split.evaluation is not None])
 
+    init = None
+    if transformer.top_architecture(scenario.architecture) is not None:
+        encoder = text.encoder_model(track.model_path)
+        init = transformer.init_params(scenario.architecture, encoder, [s["init"] for s in seeds])
+
     def report(epoch: int, epochs: int) -> None:
         if progress is not None:
             progress(0.95 * epoch / epochs)
@@ -434,6 +442,7 @@ def build_chunk(
         noise_seeds=[s["noise"] for s in seeds] if config.dp else None,
         progress=report,
         device=compute.device,
+        init=init,
     )
     train_acc, eval_acc = (
         accuracy(

@@ -41,12 +41,17 @@ class FeatureSpace:
         Every value lies in ``[low, high]`` (the dataset's own minimum and maximum).
     binary : bool
         Every value is 0 or 1 (Purchase's baskets).
+    masked : bool
+        The last channel is an attention mask over the tokens (top-k text points:
+        :func:`benchmark.zoo.text.encode` with ``layers``); perturbations leave it and the
+        padding as they are.
     """
 
     shape: tuple[int, ...]
     low: float
     high: float
     binary: bool
+    masked: bool = False
 
     def check(self, inputs: np.ndarray) -> str | None:
         """Why ``inputs`` (shape (N, *shape)) are not points of this space, or None."""
@@ -81,12 +86,15 @@ class TensorData:
     y : torch.Tensor, shape (N,), int64, values in ``0 .. num_classes - 1``
     num_classes : int
     name : str
+    masked : bool
+        ``x``'s last channel is an attention mask (:attr:`FeatureSpace.masked`).
     """
 
     x: torch.Tensor
     y: torch.Tensor
     num_classes: int
     name: str
+    masked: bool = False
 
     def __post_init__(self) -> None:
         if self.x.dtype != torch.float32 or self.y.dtype != torch.int64:
@@ -106,6 +114,7 @@ class TensorData:
             low=float(x.min()) if len(x) else 0.0,
             high=float(x.max()) if len(x) else 1.0,
             binary=binary,
+            masked=self.masked,
         )
 
     def checksum(self) -> str:
@@ -116,7 +125,7 @@ class TensorData:
         return digest.hexdigest()
 
 
-#: ``loader(*, path, size, seed)``; text loaders also take ``encoder`` and ``max_length``.
+#: ``loader(*, path, size, seed)``; text loaders also take ``encoder``, ``max_length``, ``layers``.
 DatasetLoader = Callable[..., TensorData]
 
 
@@ -144,6 +153,7 @@ def load_dataset(
     seed: int = 0,
     encoder: str = "",
     max_length: int = 0,
+    layers: int = 0,
 ) -> TensorData:
     """Load a registered dataset (cached per process).
 
@@ -160,6 +170,10 @@ def load_dataset(
     encoder, max_length : keyword-only
         Text datasets (:mod:`benchmark.zoo.text`): the frozen encoder's ``model_path`` and the
         tokens per sentence (empty and 0: the dataset's defaults).
+    layers : int, keyword-only
+        Text datasets for top-k fine-tuning: the points are the hidden states entering the
+        encoder's last ``layers`` layers (:func:`benchmark.zoo.text.encode`); 0: sentence
+        activations.
 
     Returns
     -------
@@ -168,6 +182,8 @@ def load_dataset(
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     text = {"encoder": encoder, "max_length": max_length} if encoder or max_length else {}
+    if layers:
+        text["layers"] = layers
     return DATASETS[name](path=path, size=size, seed=seed, **text)
 
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from benchmark.zoo.device import autocast
 from benchmark.zoo.models import Stacked
-from benchmark.zoo.stacked import LayerRecord, stacked_forward
+from benchmark.zoo.stacked import LayerRecord, stacked_forward, template
 
 _BLOCK = 1 << 24  # floats per temporary block in convolution norms
 
@@ -130,6 +130,9 @@ def clipped_gradient(
     """
     if clip <= 0:
         raise ValueError(f"clip must be positive, got {clip}")
+    own = getattr(template(architecture_name), "clipped_gradient", None)
+    if own is not None:  # an architecture with norms of its own (a transformer's top)
+        return own(params, x, y, weights, clip)
     records: list[LayerRecord] = []
     with autocast(dtype, x.device):
         logits = stacked_forward(params, architecture_name, x, records=records)

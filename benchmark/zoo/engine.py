@@ -194,6 +194,7 @@ def train_group(
     noise_seeds: Sequence[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
     device: torch.device | str = "cpu",
+    init: Stacked | None = None,
 ) -> GroupResult:
     """Train K models together.
 
@@ -216,6 +217,10 @@ def train_group(
         Called as ``progress(epoch_done, epochs)``.
     device : torch.device or str, keyword-only
         Where to train (:mod:`benchmark.zoo.device`); the data moves there once.
+    init : dict, keyword-only
+        The K models' starting parameters ``{key: (K, *shape)}`` (a pre-trained transformer's
+        top layers: :func:`benchmark.zoo.transformer.init_params`); default: the
+        architecture's initialisation under ``init_seeds``.
 
     Returns
     -------
@@ -232,7 +237,8 @@ def train_group(
     started = time.perf_counter()
     device = torch.device(device)
     x, y, train_idx = compute_inputs(x, config.dtype).to(device), y.to(device), train_idx.to(device)
-    params = {name: p.to(device) for name, p in init_stacked(architecture_name, init_seeds).items()}
+    start = init if init is not None else init_stacked(architecture_name, init_seeds)
+    params = {name: p.detach().clone().to(device) for name, p in start.items()}
     private = config.dp is not None
     for tensor in params.values():
         tensor.requires_grad_(not private)

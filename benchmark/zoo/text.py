@@ -103,23 +103,39 @@ def _encoder(model_path: str) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+def encoder_model(model_path: str) -> Any:
+    """The frozen pre-trained encoder ``model_path`` names (loaded once per process)."""
+    return _encoder(model_path)[1]
+
+
 def encode(
     texts: Sequence[str],
     *,
     model_path: str = MINILM,
     max_length: int = MAX_LENGTH,
     batch: int = 128,
+    layers: int = 0,
 ) -> torch.Tensor:
-    """Every sentence's frozen activations: the mean of the encoder's last hidden states over
-    its tokens (padding excluded), truncated to ``max_length`` tokens.
+    """Every sentence's frozen activations, truncated to ``max_length`` tokens.
+
+    With ``layers`` 0, the mean of the encoder's last hidden states over its tokens (padding
+    excluded), ``(N, hidden)``. With ``layers`` k > 0, for top-k fine-tuning
+    (:mod:`benchmark.zoo.transformer`), the hidden states entering the last k layers with the
+    attention mask as a last channel, ``(N, T, hidden + 1)``, ``T`` the longest sentence's
+    tokens (the others padded on the right).
 
     Returns
     -------
-    torch.Tensor, shape (N, hidden), float32
+    torch.Tensor, float32
     """
+    from benchmark.zoo.transformer import frozen_hidden, points
+
     if max_length < 2:
         raise ValueError(f"max_length must be at least 2 tokens, got {max_length}")
     tokenizer, model = _encoder(model_path)
+    total = len(model.encoder.layer)
+    if not 0 <= layers <= total:
+        raise ValueError(f"layers must be between 0 and the encoder's {total}, got {layers}")
     out = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch):
@@ -130,11 +146,19 @@ def encode(
                 max_length=max_length,
                 return_tensors="pt",
             )
+            if layers:
+                out.append(points(*frozen_hidden(model, dict(tokens), layers)))
+                continue
             hidden = model(**tokens).last_hidden_state
             mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             out.append((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
     hidden_size = int(model.config.hidden_size)
-    return torch.cat(out).float() if out else torch.zeros(0, hidden_size)
+    if not out:
+        return torch.zeros(0, 1, hidden_size + 1) if layers else torch.zeros(0, hidden_size)
+    if layers:
+        width = max(part.shape[1] for part in out)
+        out = [torch.nn.functional.pad(part, (0, 0, 0, width - part.shape[1])) for part in out]
+    return torch.cat(out).float()
 
 
 POSITIVE = (
@@ -184,13 +208,22 @@ def sentiment_sentences(size: int, seed: int, flip: float = 0.35) -> tuple[list[
 
 @register_dataset("sentiment-synthetic")
 def sentiment_synthetic(
-    *, path: str, size: int, seed: int, encoder: str = MINILM, max_length: int = MAX_LENGTH
+    *,
+    path: str,
+    size: int,
+    seed: int,
+    encoder: str = MINILM,
+    max_length: int = MAX_LENGTH,
+    layers: int = 0,
 ) -> TensorData:
     """Generated movie-review sentences (:func:`sentiment_sentences`), 2 classes, as their
-    frozen encoder activations (default 4,000 sentences, all-MiniLM-L6-v2, 64 tokens)."""
+    frozen encoder activations (default 4,000 sentences, all-MiniLM-L6-v2, 64 tokens; with
+    ``layers``, the hidden states below the top ``layers`` layers: :func:`encode`)."""
     texts, labels = sentiment_sentences(size or 4_000, seed)
-    x = encode(texts, model_path=encoder or MINILM, max_length=max_length or MAX_LENGTH)
-    return TensorData(x, torch.from_numpy(labels), 2, "sentiment-synthetic")
+    x = encode(
+        texts, model_path=encoder or MINILM, max_length=max_length or MAX_LENGTH, layers=layers
+    )
+    return TensorData(x, torch.from_numpy(labels), 2, "sentiment-synthetic", masked=layers > 0)
 
 
 def read_sst2(folder: str | Path) -> tuple[list[str], np.ndarray]:
@@ -224,18 +257,23 @@ def read_sst2(folder: str | Path) -> tuple[list[str], np.ndarray]:
 
 
 @register_dataset("sst2")
-def sst2(*, path: str, size: int, seed: int, encoder: str = "", max_length: int = 67) -> TensorData:
+def sst2(
+    *, path: str, size: int, seed: int, encoder: str = "", max_length: int = 67, layers: int = 0
+) -> TensorData:
     """GLUE SST-2 (:func:`read_sst2`) as frozen activations of ``encoder`` (the track's
-    ``model_path``: MICO fine-tuned RoBERTa-base), ``max_length`` tokens (MICO: 67)."""
+    ``model_path``: MICO fine-tuned RoBERTa-base), ``max_length`` tokens (MICO: 67), below
+    the top ``layers`` layers with ``layers`` (:func:`encode`)."""
     if not encoder:
         raise ValueError("sst2: the track must name its encoder (model_path)")
     texts, labels = read_sst2(path)
-    x = encode(texts, model_path=encoder, max_length=max_length or 67)
-    return TensorData(x, torch.from_numpy(labels), 2, "sst2")
+    x = encode(texts, model_path=encoder, max_length=max_length or 67, layers=layers)
+    return TensorData(x, torch.from_numpy(labels), 2, "sst2", masked=layers > 0)
 
 
 class TextClassifier(nn.Module):
-    """A whole fine-tuned model: the frozen encoder and a trained head, on sentences.
+    """A whole fine-tuned model on sentences: the frozen encoder and a trained head, or the
+    encoder's frozen lower layers and a trained top
+    (a :class:`~benchmark.zoo.transformer.TopLayers`).
 
     >>> model = TextClassifier(MINILM, head)           # head: e.g. TextMLP384 with model.pt
     >>> logits = model(["a wonderful film."])           # (1, 2)
@@ -246,5 +284,8 @@ class TextClassifier(nn.Module):
         self.model_path, self.max_length, self.head = model_path, max_length, head
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
-        features = encode(texts, model_path=self.model_path, max_length=self.max_length)
+        layers = int(getattr(self.head, "layers", 0))  # a top-k head: the encoder's last layers
+        features = encode(
+            texts, model_path=self.model_path, max_length=self.max_length, layers=layers
+        )
         return self.head(features)

@@ -14,6 +14,14 @@ without per-sample gradients: a ``Linear`` over the tokens is a convolution over
 (:func:`benchmark.zoo.dp.per_sample_sq_norms`' ghost or direct form), and a ``LayerNorm``'s
 per-sample gradients are small (two vectors of the hidden size) and formed directly. The layers
 run without dropout (the one-model reference and Opacus are compared in ``eval`` mode).
+
+As a track option, top-k fine-tuning is an architecture (:class:`TopLayers`): ``text-top1-minilm``,
+``text-top2-minilm`` and ``text-top6-minilm`` (all-MiniLM-L6-v2's last one, two or all six
+layers and ``text-mlp-384``), ``text-top1-roberta-base``, ``text-top2-roberta-base`` and
+``text-top12-roberta-base`` (MICO's RoBERTa-base and ``text-mlp-768``); with every layer, only
+the embeddings stay frozen. Its points are the frozen hidden states with the attention mask as
+a last channel (:func:`points`); the zoo's engine trains it like any architecture, starting
+from the pre-trained layers (:func:`init_params`), and attacks run on it unchanged.
 """
 
 from __future__ import annotations
@@ -22,15 +30,20 @@ import dataclasses
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from benchmark.zoo import dp
-from benchmark.zoo.engine import TrainConfig, gather
-from benchmark.zoo.models import Stacked, init_stacked
+from benchmark.zoo.models import (
+    Stacked,
+    ZooModule,
+    architecture,
+    init_stacked,
+    register_architecture,
+)
 from benchmark.zoo.stacked import LayerRecord, stacked_forward
 
 #: A BERT-family layer's linear maps, in the order the forward pass meets them.
@@ -253,82 +266,159 @@ def init_top(encoder: Any, k: int, head: str, seeds: Sequence[int]) -> Stacked:
     return layers | heads
 
 
-def train_top_group(
-    params: Stacked,
-    head: str,
-    hidden: torch.Tensor,
-    mask: torch.Tensor,
-    y: torch.Tensor,
-    train_idx: torch.Tensor,
-    shape: LayerShape,
-    *,
-    config: TrainConfig,
-    order_seeds: Sequence[int],
-    noise_seeds: Sequence[int] | None = None,
-) -> Stacked:
-    """Fine-tune K top-k models together on the shared frozen ``hidden`` (N, T, H) and
-    ``mask`` (N, T): Adam, the orders, Poisson batches and noise of
-    :func:`benchmark.zoo.engine.train_group` (one generator per model), DP-SGD when
-    ``config.dp`` is set. Returns the trained parameters, detached."""
-    k, n = train_idx.shape
-    params = {
-        key: v.detach().clone().requires_grad_(config.dp is None) for key, v in params.items()
-    }
-    optimizer = torch.optim.Adam(list(params.values()), lr=config.lr, fused=True)
-    generators = [torch.Generator().manual_seed(int(s)) for s in order_seeds]
-    noise_generators = [torch.Generator().manual_seed(int(s)) for s in noise_seeds or []]
-    if config.dp is not None and len(noise_generators) != k:
-        raise ValueError(f"DP training needs {k} noise_seeds")
-    sizes = [v[0].numel() for v in params.values()]
-    for _ in range(config.epochs):
-        if config.dp is None:
-            order = torch.stack([torch.randperm(n, generator=g) for g in generators])
-            rows = train_idx.gather(1, order)
-            for start in range(0, n, config.batch):
-                batch = rows[:, start : start + config.batch]
-                logits = top_forward(
-                    params, head, gather(hidden, batch), gather(mask, batch), shape
-                )
-                losses = F.cross_entropy(
-                    logits.flatten(0, 1), gather(y, batch).flatten(), reduction="none"
-                )
-                optimizer.zero_grad(set_to_none=True)
-                losses.reshape(k, -1).mean(dim=1).sum().backward()
-                optimizer.step()
-            continue
-        settings = config.dp
-        steps = config.steps_per_epoch(n)
-        drawn = [
-            dp.poisson_positions(g, n=n, rate=settings.sample_rate, steps=steps) for g in generators
-        ]
-        for step in range(steps):
-            width = max(max(int(c[step]) for _, c in drawn), 1)
-            pos = torch.stack(
-                [
-                    p[step, :width]
-                    if p.shape[1] >= width
-                    else F.pad(p[step], (0, width - p.shape[1]), value=n)
-                    for p, _ in drawn
-                ]
-            )
-            weights = (pos < n).float()
-            rows = train_idx.gather(1, pos.clamp(max=n - 1))
-            grads, _ = clipped_gradient(
-                params,
-                head,
-                gather(hidden, rows),
-                gather(mask, rows),
-                gather(y, rows),
-                weights,
-                shape,
-                clip=settings.clip,
-            )
-            noise = torch.stack([torch.randn(sum(sizes), generator=g) for g in noise_generators])
-            expected = settings.expected_batch(n)
-            for (key, param), part in zip(params.items(), noise.split(sizes, dim=1)):
-                param.grad = (
-                    grads[key]
-                    + settings.noise_multiplier * settings.clip * part.reshape(param.shape)
-                ) / expected
-            optimizer.step()
-    return {key: v.detach() for key, v in params.items()}
+def points(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Top-k points ``(..., T, H + 1)``: hidden states with the attention mask as last channel."""
+    return torch.cat([hidden, mask.unsqueeze(-1).to(hidden.dtype)], dim=-1)
+
+
+def _node(**children: nn.Module) -> nn.Module:
+    module = nn.Module()
+    for name, child in children.items():
+        module.add_module(name, child)
+    return module
+
+
+def bert_layer(shape: LayerShape) -> nn.Module:
+    """A parameter holder with a Hugging Face BERT layer's keys (``attention.self.query``...)."""
+    h, inner = shape.hidden, shape.intermediate
+    return _node(
+        attention=_node(
+            self=_node(query=nn.Linear(h, h), key=nn.Linear(h, h), value=nn.Linear(h, h)),
+            output=_node(dense=nn.Linear(h, h), LayerNorm=nn.LayerNorm(h, eps=shape.eps)),
+        ),
+        intermediate=_node(dense=nn.Linear(h, inner)),
+        output=_node(dense=nn.Linear(inner, h), LayerNorm=nn.LayerNorm(h, eps=shape.eps)),
+    )
+
+
+def split_points(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A top-k point ``(..., T, H + 1)`` as hidden states ``(..., T', H)`` and mask
+    ``(..., T')``, cut after the last token any sentence of the batch has (padding is right)."""
+    mask = x[..., -1]
+    used = mask.flatten(0, -2).amax(dim=0).nonzero()
+    width = int(used[-1]) + 1 if len(used) else 1
+    return x[..., :width, :-1], mask[..., :width]
+
+
+class TopLayers(ZooModule):
+    """Base of the top-k architectures: a pre-trained encoder's last ``layers`` layers (of
+    ``encoder_layers``) and the head ``head_name`` on the mean of their outputs over the tokens.
+
+    A point is a sentence's hidden states entering those layers with its attention mask as a
+    last channel, ``(T, H + 1)`` for any number of tokens ``T`` (``input_shape`` says 0): what
+    :func:`benchmark.zoo.text.encode` gives with ``layers``. The weights are
+    ``{"<layer>.<Hugging Face key>", "head.<key>"}``; the stacked engine runs K models with
+    :meth:`stacked_logits` and DP-SGD clips with :meth:`clipped_gradient`.
+    """
+
+    body = ""
+    num_classes = 2
+    encoder_layers: ClassVar[int]
+    layers: ClassVar[int]
+    shape: ClassVar[LayerShape]
+    head_name: ClassVar[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        for index in range(self.encoder_layers - self.layers, self.encoder_layers):
+            self.add_module(str(index), bert_layer(self.shape))
+        self.add_module("head", architecture(self.head_name)())
+
+    def sequential(self) -> nn.Sequential:
+        raise TypeError(f"{type(self).__name__} has no Sequential body; use stacked_logits")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        params = {key: value.unsqueeze(0) for key, value in self.named_parameters()}
+        return self.stacked_logits(params, x.unsqueeze(0))[0]
+
+    @classmethod
+    def stacked_logits(
+        cls, params: Stacked, x: torch.Tensor, *, records: list[LayerRecord] | None = None
+    ) -> torch.Tensor:
+        """Logits (K, B, 2) of K models on points ``x`` (K, B, T, H + 1)."""
+        hidden, mask = split_points(x)
+        return top_forward(params, cls.head_name, hidden, mask, cls.shape, records=records)
+
+    @classmethod
+    def clipped_gradient(
+        cls, params: Stacked, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor, clip: float
+    ) -> tuple[Stacked, torch.Tensor]:
+        """:func:`clipped_gradient` on points ``x`` (K, B, T, H + 1)."""
+        hidden, mask = split_points(x.float())
+        return clipped_gradient(
+            params, cls.head_name, hidden, mask, y, weights, cls.shape, clip=clip
+        )
+
+    @classmethod
+    def sample_norms(cls, params: Stacked, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Each point's loss-gradient norm over every trained parameter, (K, B)."""
+        with torch.enable_grad():
+            weights = torch.ones(y.shape, device=y.device)
+            return cls.clipped_gradient(params, x, y, weights, math.inf)[1]
+
+
+MINILM_LAYER = LayerShape(hidden=384, heads=12, intermediate=1536, eps=1e-12)
+ROBERTA_BASE_LAYER = LayerShape(hidden=768, heads=12, intermediate=3072, eps=1e-5)
+
+
+def register_top(
+    name: str, *, encoder_layers: int, layers: int, shape: LayerShape, head: str
+) -> type[TopLayers]:
+    """Register the top-``layers`` architecture ``name`` of an encoder of ``encoder_layers``
+    layers shaped ``shape``, with the registry head ``head``."""
+    if not 1 <= layers <= encoder_layers:
+        raise ValueError(f"{name}: 1 <= layers <= {encoder_layers}, got {layers}")
+    cls = type(
+        f"Top{layers}",
+        (TopLayers,),
+        {
+            "__doc__": f"The last {layers} of {encoder_layers} layers and {head}.",
+            "input_shape": (0, shape.hidden + 1),
+            "encoder_layers": encoder_layers,
+            "layers": layers,
+            "shape": shape,
+            "head_name": head,
+        },
+    )
+    return register_architecture(name)(cls)  # type: ignore[return-value]
+
+
+for _k in (1, 2, 6):  # 6: every layer of MiniLM, only the embeddings frozen
+    register_top(
+        f"text-top{_k}-minilm", encoder_layers=6, layers=_k, shape=MINILM_LAYER, head="text-mlp-384"
+    )
+for _k in (1, 2, 12):  # 12: every layer of RoBERTa-base
+    register_top(
+        f"text-top{_k}-roberta-base",
+        encoder_layers=12,
+        layers=_k,
+        shape=ROBERTA_BASE_LAYER,
+        head="text-mlp-768",
+    )
+
+
+def top_architecture(name: str) -> type[TopLayers] | None:
+    """The top-k class registered as ``name``, or None for other architectures."""
+    cls = architecture(name)
+    return cls if issubclass(cls, TopLayers) else None
+
+
+def init_params(name: str, encoder: Any, seeds: Sequence[int]) -> Stacked:
+    """K models of the top-k architecture ``name`` starting from ``encoder``'s pre-trained
+    layers (:func:`init_top`).
+
+    Raises
+    ------
+    ValueError
+        When ``encoder`` does not have the layers the architecture was registered for.
+    """
+    cls = top_architecture(name)
+    if cls is None:
+        raise ValueError(f"{name} is not a top-k architecture")
+    found = len(encoder.encoder.layer)
+    if found != cls.encoder_layers or LayerShape.of(encoder.config) != cls.shape:
+        raise ValueError(
+            f"{name} fine-tunes an encoder of {cls.encoder_layers} layers shaped {cls.shape}; "
+            f"the track's model_path has {found} shaped {LayerShape.of(encoder.config)}"
+        )
+    return init_top(encoder, cls.layers, cls.head_name, seeds)

@@ -55,6 +55,20 @@ def test_perturb_adds_clipped_gaussian_noise_to_continuous_features():
     assert 0.4 < (clipped == 0.0).mean() < 0.6  # half the noise is below 0, clipped to it
 
 
+def test_perturb_keeps_the_attention_mask_and_padding_of_token_points():
+    """Top-k text points (T, H + 1): only the states of real tokens move."""
+    space = FeatureSpace(shape=(4, 3), low=-5.0, high=5.0, binary=False, masked=True)
+    x = np.zeros((2, 4, 3), dtype=np.float32)
+    x[0, :3, -1] = 1  # three tokens, one padding
+    x[1, :1, -1] = 1
+    x[..., :-1] = np.where(x[..., -1:] > 0, 0.5, 0.0)
+    noisy = perturb(x, space, copies=3, rate=0.1, generator=np.random.default_rng(0))
+    assert np.array_equal(noisy[..., -1], np.broadcast_to(x[..., -1], (3, 2, 4)))
+    real = x[..., -1] > 0
+    assert np.array_equal(noisy[:, ~real], np.broadcast_to(x[~real], (3, *x[~real].shape)))
+    assert (noisy[:, real, :-1] != x[real, :-1]).all()
+
+
 def test_perturb_is_seeded_and_zero_noise_copies_the_points():
     x = np.eye(3, 600, dtype=np.float32)
     one = perturb(x, BINARY, copies=2, rate=0.3, generator=np.random.default_rng(7))

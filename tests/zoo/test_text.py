@@ -209,3 +209,70 @@ def test_load_model_sst2_rebuilds_a_text_bundle_and_reads_mico_folders(built, tm
     with torch.inference_mode():
         torch.testing.assert_close(loaded(input_ids=ids).logits, saved(input_ids=ids).logits)
     assert not loaded.training
+
+
+def test_encode_with_layers_gives_the_hidden_states_below_the_top():
+    sentences = ["a wonderful film.", "the second half of this movie feels tedious at times."]
+    points = text.encode(sentences, layers=1, max_length=32)
+    tokens = len(text._encoder(text.MINILM)[0](sentences[1])["input_ids"])
+    assert points.shape == (2, tokens, 385)
+    assert points[1, :, -1].sum() == tokens and points[0, :, -1].sum() < tokens
+    alone = text.encode(sentences[:1], layers=1, max_length=32)
+    width = alone.shape[1]
+    torch.testing.assert_close(points[0, :width], alone[0], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="layers must be between 0 and the encoder's 6"):
+        text.encode(sentences, layers=7)
+
+
+@pytest.fixture(scope="module")
+def built_top(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("text-top-zoo")
+    source = TRACK.replace('"texty"', '"toppy"').replace('"text-mlp-384"', '"text-top1-minilm"')
+    track = parse_track(source.replace("epochs = 3", "epochs = 2"))
+    return track, tmp_path, build_track(track, tmp_path)
+
+
+def test_a_top_layer_zoo_fine_tunes_the_pre_trained_layer_and_round_trips(built_top):
+    """A top-1 track trains MiniLM's last layer from its pre-trained weights; the bundle's
+    dataset entry rebuilds the shared hidden states, and ``load_model('sst2')`` the whole model
+    on sentences, with the logits the zoo computed."""
+    from benchmark.zoo.mico import load_model
+
+    track, root, records = built_top
+    assert len(records) == 6
+    facts = manifest(track)
+    assert facts["dataset"]["layers"] == 1 and facts["architecture"] == "text-top1-minilm"
+    data = load_dataset(**facts["dataset"])
+    assert data.x.shape[0] == 240 and data.x.shape[2] == 385
+    from attacks.bundle import open_track  # what `python -m attacks report` reads
+
+    assert torch.equal(open_track(root / "toppy").dataset.x, data.x)
+    model_dir = root / "toppy" / "toppy_lo" / "dev" / "model_1"
+    weights = torch.load(model_dir / "model.pt", weights_only=True)
+    pre_trained = text.encoder_model(text.MINILM).encoder.layer[5].state_dict()
+    assert not torch.equal(weights["5.output.dense.weight"], pre_trained["output.dense.weight"])
+    torch.testing.assert_close(
+        weights["5.output.dense.weight"], pre_trained["output.dense.weight"], atol=0.05, rtol=0
+    )
+    points = challenge_points(model_dir, data)
+    model = load_model("sst2", model_dir)
+    zoo = architecture("text-top1-minilm")()
+    zoo.load_state_dict(weights)
+    sentences, _ = text.sentiment_sentences(240, 5)
+    chosen = points.indices[:8]
+    with torch.inference_mode():
+        from_sentences = model([sentences[i] for i in chosen.tolist()])
+        from_points = zoo(data.x[chosen])
+    torch.testing.assert_close(from_sentences, from_points, rtol=1e-4, atol=1e-4)
+
+
+def test_every_kind_of_attack_runs_on_a_top_layer_zoo(built_top):
+    import attacks
+
+    track, root, _ = built_top
+    observations = attacks.observe_zoo(track, "inf", root=root)
+    for name in ("loss", "gradient-norm"):
+        predictions = attacks.run(name, observations)
+        assert sorted(predictions) == [("dev", 1), ("final", 2)]
+        scores = np.concatenate(list(predictions.values()))
+        assert scores.shape == (40,) and np.all(np.isfinite(scores))

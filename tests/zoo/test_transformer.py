@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from benchmark.zoo import transformer
-from benchmark.zoo.engine import DPSettings, TrainConfig
-from benchmark.zoo.models import init_module, stack
+from benchmark.zoo.engine import DPSettings, TrainConfig, train_group
+from benchmark.zoo.models import architecture, init_module, stack, unstack
 from benchmark.zoo.text import MINILM, _encoder
 
 from .test_dp import opacus_clipped_sum
@@ -121,22 +121,62 @@ def test_top_layer_clipped_sum_equals_opacus(minilm):
 @pytest.mark.parametrize("private", [False, True])
 def test_top_group_model_equals_it_trained_alone(minilm, private):
     encoder, hidden, mask = minilm
-    shape = transformer.LayerShape.of(encoder.config)
+    x = transformer.points(hidden, mask)
     y = torch.tensor([1, 0, 1, 1, 0, 1])
     rows = torch.tensor([[0, 1, 2, 3], [2, 3, 4, 5]])
     settings = DPSettings(noise_multiplier=1.0, clip=0.1, sample_rate=0.5) if private else None
     config = TrainConfig("adam", 1e-3, 2, 2, 2, 1.0, dp=settings)
-    start = transformer.init_top(encoder, 1, "text-mlp-384", [3, 4])
+    start = transformer.init_params("text-top1-minilm", encoder, [3, 4])
     noise = [7, 8] if private else None
-    group = transformer.train_top_group(
-        start, "text-mlp-384", hidden, mask, y, rows, shape, config=config,
-        order_seeds=[5, 6], noise_seeds=noise,
-    )  # fmt: skip
-    alone = transformer.train_top_group(
-        {key: v[:1] for key, v in start.items()}, "text-mlp-384", hidden, mask, y, rows[:1],
-        shape, config=config, order_seeds=[5], noise_seeds=noise and noise[:1],
-    )  # fmt: skip
+    group = train_group(
+        "text-top1-minilm", x, y, rows, config=config, init_seeds=[3, 4],
+        order_seeds=[5, 6], noise_seeds=noise, init=start,
+    ).params  # fmt: skip
+    alone = train_group(
+        "text-top1-minilm", x, y, rows[:1], config=config, init_seeds=[3], order_seeds=[5],
+        noise_seeds=noise and noise[:1], init={key: v[:1] for key, v in start.items()},
+    ).params  # fmt: skip
     for key, value in alone.items():
         # Adam turns float rounding of near-zero gradients into steps of up to lr
         torch.testing.assert_close(group[key][:1], value, rtol=1e-3, atol=1e-4)
         assert not torch.equal(group[key], start[key]), f"{key} was not trained"
+
+
+def test_top_architecture_module_matches_stacked_models(minilm):
+    """The registered module (what a bundle's model.pt loads into) gives the stacked logits,
+    and the pre-trained start is the encoder's own last layer."""
+    encoder, hidden, mask = minilm
+    x = transformer.points(hidden, mask)
+    params = transformer.init_params("text-top1-minilm", encoder, [3, 4])
+    model = architecture("text-top1-minilm")()
+    model.load_state_dict(unstack(params)[1])
+    top = transformer.top_architecture("text-top1-minilm")
+    assert top is not None and transformer.top_architecture("text-mlp-384") is None
+    stacked = top.stacked_logits(params, x.expand(2, *x.shape))
+    torch.testing.assert_close(model(x), stacked[1], rtol=1e-5, atol=1e-6)
+    layer = encoder.encoder.layer[-1].state_dict()
+    for key, value in layer.items():
+        torch.testing.assert_close(params[f"5.{key}"][0], value.float())
+    with pytest.raises(ValueError, match="encoder of 12 layers"):
+        transformer.init_params("text-top1-roberta-base", encoder, [0])
+
+
+def test_every_layer_architecture_is_the_whole_encoder_over_frozen_embeddings():
+    """``text-top6-minilm`` starts as all-MiniLM-L6-v2 itself: on the embeddings' output it
+    gives the pre-trained encoder's pooled last hidden states through its head."""
+    tokenizer, encoder = _encoder(MINILM)
+    tokens = dict(
+        tokenizer(["a wonderful film.", "the cast seems dull."], padding=True, return_tensors="pt")
+    )
+    params = transformer.init_params("text-top6-minilm", encoder, [0])
+    model = architecture("text-top6-minilm")()
+    model.load_state_dict(unstack(params)[0])
+    x = transformer.points(*transformer.frozen_hidden(encoder, tokens, 6))
+    with torch.no_grad():
+        last = encoder(**tokens).last_hidden_state
+        weights = tokens["attention_mask"].unsqueeze(-1).float()
+        pooled = (last * weights).sum(1) / weights.sum(1)
+        torch.testing.assert_close(model(x), model.head(pooled), rtol=1e-4, atol=1e-5)
+    assert sorted(params)[:3] == ["0.attention.output.LayerNorm.bias",
+                                  "0.attention.output.LayerNorm.weight",
+                                  "0.attention.output.dense.bias"]  # fmt: skip

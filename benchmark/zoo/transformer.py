@@ -107,10 +107,20 @@ def frozen_hidden(
     encoder: Any, tokens: dict[str, torch.Tensor], k: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The hidden states entering layer ``L - k`` and the attention mask, ``(B, T, H)``,
-    ``(B, T)``: what every model of a top-k track shares."""
-    out = encoder(**tokens, output_hidden_states=True)
-    layers = len(encoder.encoder.layer)
-    return out.hidden_states[layers - k].float(), tokens["attention_mask"].float()
+    ``(B, T)``: what every model of a top-k track shares. Only the embeddings and the frozen
+    layers run (the encoder's ``hidden_states[L - k]``)."""
+    layers = encoder.encoder.layer
+    if not 1 <= k <= len(layers):
+        raise ValueError(f"top-k fine-tuning needs 1 <= k <= {len(layers)} layers, got {k}")
+    mask = tokens["attention_mask"]
+    x = encoder.embeddings(
+        input_ids=tokens["input_ids"], token_type_ids=tokens.get("token_type_ids")
+    )
+    blocked = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+    for layer in layers[: len(layers) - k]:
+        out = layer(x, attention_mask=blocked)
+        x = out[0] if isinstance(out, tuple) else out
+    return x.float(), mask.float()
 
 
 @functools.cache

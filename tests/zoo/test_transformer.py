@@ -180,3 +180,19 @@ def test_every_layer_architecture_is_the_whole_encoder_over_frozen_embeddings():
     assert sorted(params)[:3] == ["0.attention.output.LayerNorm.bias",
                                   "0.attention.output.LayerNorm.weight",
                                   "0.attention.output.dense.bias"]  # fmt: skip
+
+
+@pytest.mark.parametrize("k", [1, 2, 6])
+def test_frozen_hidden_states_are_the_encoder_s_own(k):
+    """Running only the embeddings and the frozen layers gives ``hidden_states[L - k]``."""
+    tokenizer, encoder = _encoder(MINILM)
+    tokens = dict(
+        tokenizer(["a wonderful film.", "the cast seems dull and tired."], padding=True,
+                  return_tensors="pt")
+    )  # fmt: skip
+    hidden, mask = transformer.frozen_hidden(encoder, tokens, k)
+    with torch.no_grad():
+        expected = encoder(**tokens, output_hidden_states=True).hidden_states[6 - k]
+    real = mask.bool()
+    torch.testing.assert_close(hidden[real], expected[real], rtol=1e-4, atol=1e-5)
+    assert torch.equal(mask, tokens["attention_mask"].float())

@@ -107,6 +107,10 @@ def logits(
     per_model = _per_model(x, name, len(model_dirs))
     n_points = x.shape[1] if per_model else x.shape[0]
     input_shape = x.shape[2:] if per_model else x.shape[1:]
+    if queries > 1 and len(input_shape) != 3:  # a flip of token states would be nonsense
+        raise ValueError(
+            f"augmented queries need images (C, H, W); {name} takes inputs {tuple(input_shape)}"
+        )
     out = []
     for group in _groups(model_dirs, name):
         views = augment(x[group] if per_model else x, queries)  # (A, [k,] N, ...)

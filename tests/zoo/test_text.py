@@ -276,3 +276,5 @@ def test_every_kind_of_attack_runs_on_a_top_layer_zoo(built_top):
         assert sorted(predictions) == [("dev", 1), ("final", 2)]
         scores = np.concatenate(list(predictions.values()))
         assert scores.shape == (40,) and np.all(np.isfinite(scores))
+    with pytest.raises(ValueError, match="augmented queries need images"):
+        attacks.observe_zoo(track, "inf", root=root, queries=2)  # no flips of token states

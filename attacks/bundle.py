@@ -124,7 +124,8 @@ def _load_dataset(manifest: dict, source: Path) -> TensorData:
     if isinstance(spec, dict):
         name, path = spec.get("name"), spec.get("path", spec.get("path_hint", ""))
         size, seed = spec.get("size", 0), spec.get("seed", 0)
-        text = {key: spec[key] for key in ("encoder", "max_length", "layers") if spec.get(key)}
+        keys = ("encoder", "max_length", "layers", "tokens")
+        text = {key: spec[key] for key in keys if spec.get(key)}
     else:
         name, path = spec, manifest.get("dataset_path", "")
         size, seed = manifest.get("dataset_size", 0), manifest.get("dataset_seed", 0)

@@ -5,7 +5,7 @@ Pure library (no Django). Participant-facing entry points::
     from benchmark.zoo import challenge_points, load_dataset, load_stacked, forward_many
 """
 
-from benchmark.zoo import transformer  # noqa: F401  (registers the text-top* architectures)
+from benchmark.zoo import finetune, transformer  # noqa: F401  (register the text-top*, text-full-*)
 from benchmark.zoo.datasets import DATASETS, TensorData, load_dataset, register_dataset
 from benchmark.zoo.models import ARCHITECTURES, CNN, MLP, DigitsCNN, load_stacked
 from benchmark.zoo.splits import ChallengePoints, challenge_points

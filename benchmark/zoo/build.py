@@ -128,7 +128,9 @@ def text_options(track: TrackSpec) -> dict[str, Any]:
     if track.max_length:
         options["max_length"] = track.max_length
     top = transformer.top_architecture(track.architecture)
-    if top is not None:  # top-k fine-tuning: the points are the hidden states below the top
+    if top is not None and top.tokens:  # full fine-tuning: the points are token ids
+        options["tokens"] = True
+    elif top is not None:  # top-k fine-tuning: the points are the hidden states below the top
         options["layers"] = top.layers
     return options
 

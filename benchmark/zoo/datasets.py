@@ -125,7 +125,8 @@ class TensorData:
         return digest.hexdigest()
 
 
-#: ``loader(*, path, size, seed)``; text loaders also take ``encoder``, ``max_length``, ``layers``.
+#: ``loader(*, path, size, seed)``; text loaders also take ``encoder``, ``max_length``,
+#: ``layers`` and ``tokens``.
 DatasetLoader = Callable[..., TensorData]
 
 
@@ -154,6 +155,7 @@ def load_dataset(
     encoder: str = "",
     max_length: int = 0,
     layers: int = 0,
+    tokens: bool = False,
 ) -> TensorData:
     """Load a registered dataset (cached per process).
 
@@ -174,6 +176,8 @@ def load_dataset(
         Text datasets for top-k fine-tuning: the points are the hidden states entering the
         encoder's last ``layers`` layers (:func:`benchmark.zoo.text.encode`); 0: sentence
         activations.
+    tokens : bool, keyword-only
+        Text datasets for full fine-tuning: the points are token ids and attention masks.
 
     Returns
     -------
@@ -184,6 +188,8 @@ def load_dataset(
     text = {"encoder": encoder, "max_length": max_length} if encoder or max_length else {}
     if layers:
         text["layers"] = layers
+    if tokens:
+        text["tokens"] = True
     return DATASETS[name](path=path, size=size, seed=seed, **text)
 
 

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from benchmark.zoo import dp
 from benchmark.zoo.device import autocast
-from benchmark.zoo.models import Stacked, init_stacked
+from benchmark.zoo.models import Stacked, architecture, init_stacked
 from benchmark.zoo.stacked import forward_many, stacked_forward
 
 __all__ = ["DPSettings", "GroupResult", "TrainConfig", "accuracy", "forward_many", "train_group"]
@@ -88,10 +88,13 @@ def gather(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     return flat.reshape(*rows.shape, *table.shape[1:])
 
 
-def compute_inputs(x: torch.Tensor, dtype: str) -> torch.Tensor:
+def compute_inputs(x: torch.Tensor, dtype: str, architecture_name: str) -> torch.Tensor:
     """The inputs as the first matmul sees them: autocast would cast every batch to bfloat16
-    anyway (the same values), so cast the table once and gather half the bytes."""
-    return x.to(torch.bfloat16) if dtype == "bfloat16" else x
+    anyway (the same values), so cast the table once and gather half the bytes. Token ids
+    (full fine-tuning: ``tokens`` architectures) stay float32, which holds them exactly."""
+    if dtype != "bfloat16" or getattr(architecture(architecture_name), "tokens", False):
+        return x
+    return x.to(torch.bfloat16)
 
 
 def _optimizer(params: list[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
@@ -236,7 +239,8 @@ def train_group(
         raise ValueError(f"DP training needs {k} noise_seeds")
     started = time.perf_counter()
     device = torch.device(device)
-    x, y, train_idx = compute_inputs(x, config.dtype).to(device), y.to(device), train_idx.to(device)
+    x = compute_inputs(x, config.dtype, architecture_name).to(device)
+    y, train_idx = y.to(device), train_idx.to(device)
     start = init if init is not None else init_stacked(architecture_name, init_seeds)
     params = {name: p.detach().clone().to(device) for name, p in start.items()}
     private = config.dp is not None
@@ -294,7 +298,7 @@ def accuracy(
     """
     correct = torch.zeros(rows.shape[0])
     params = {name: tensor.to(device) for name, tensor in params.items()}
-    x = compute_inputs(x, dtype)
+    x = compute_inputs(x, dtype, architecture_name)
     for start in range(0, rows.shape[1], batch):
         part = rows[:, start : start + batch]
         logits = forward_many(params, architecture_name, gather(x, part), batch=batch, dtype=dtype)

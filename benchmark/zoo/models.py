@@ -126,6 +126,19 @@ class TextMLP768(ZooModule):
         self.mlp = nn.Sequential(nn.Linear(768, 128), nn.Tanh(), nn.Linear(128, 2))
 
 
+class TextCLS768(ZooModule):
+    """RoBERTa's classification head, as MICO's SST-2 models have it on the first token's
+    state: Linear(768, 768) (``dense``), Tanh, Linear(768, 2) (``out_proj``)."""
+
+    body = "mlp"
+    input_shape = (768,)
+    num_classes = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(768, 768), nn.Tanh(), nn.Linear(768, 2))
+
+
 ARCHITECTURES: dict[str, type[ZooModule]] = {}
 
 
@@ -146,6 +159,7 @@ register_architecture("cnn-cifar")(CNN)
 register_architecture("cnn-digits")(DigitsCNN)
 register_architecture("text-mlp-384")(TextMLP384)
 register_architecture("text-mlp-768")(TextMLP768)
+register_architecture("text-cls-768")(TextCLS768)
 
 
 def architecture(name: str) -> type[ZooModule]:

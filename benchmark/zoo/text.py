@@ -116,6 +116,7 @@ def encode(
     max_length: int = MAX_LENGTH,
     batch: int = 128,
     layers: int = 0,
+    tokens: bool = False,
 ) -> torch.Tensor:
     """Every sentence's frozen activations, truncated to ``max_length`` tokens.
 
@@ -123,7 +124,9 @@ def encode(
     excluded), ``(N, hidden)``. With ``layers`` k > 0, for top-k fine-tuning
     (:mod:`benchmark.zoo.transformer`), the hidden states entering the last k layers with the
     attention mask as a last channel, ``(N, T, hidden + 1)``, ``T`` the longest sentence's
-    tokens (the others padded on the right).
+    tokens (the others padded on the right). With ``tokens``, for full fine-tuning
+    (:mod:`benchmark.zoo.finetune`), the token ids themselves with the attention mask,
+    ``(N, T, 2)``, padded the same way (id 0, mask 0).
 
     Returns
     -------
@@ -135,26 +138,32 @@ def encode(
     total = len(model.encoder.layer)
     if not 0 <= layers <= total:
         raise ValueError(f"layers must be between 0 and the encoder's {total}, got {layers}")
+    if tokens and layers:
+        raise ValueError("encode gives token ids (tokens) or hidden states (layers), not both")
     out = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch):
-            tokens = tokenizer(
+            encoded = tokenizer(
                 list(texts[start : start + batch]),
                 padding=True,
                 truncation=True,
                 max_length=max_length,
                 return_tensors="pt",
             )
-            if layers:
-                out.append(points(*frozen_hidden(model, dict(tokens), layers)))
-                continue
-            hidden = model(**tokens).last_hidden_state
-            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            out.append((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
+            mask = encoded["attention_mask"]
+            if tokens:
+                out.append(torch.stack([encoded["input_ids"] * mask, mask], dim=-1).float())
+            elif layers:
+                out.append(points(*frozen_hidden(model, dict(encoded), layers)))
+            else:
+                hidden = model(**encoded).last_hidden_state
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                out.append((hidden * weights).sum(1) / weights.sum(1).clamp(min=1))
     hidden_size = int(model.config.hidden_size)
+    channels = 2 if tokens else hidden_size + 1
     if not out:
-        return torch.zeros(0, 1, hidden_size + 1) if layers else torch.zeros(0, hidden_size)
-    if layers:
+        return torch.zeros(0, 1, channels) if tokens or layers else torch.zeros(0, hidden_size)
+    if tokens or layers:
         width = max(part.shape[1] for part in out)
         out = [torch.nn.functional.pad(part, (0, 0, 0, width - part.shape[1])) for part in out]
     return torch.cat(out).float()
@@ -214,15 +223,22 @@ def sentiment_synthetic(
     encoder: str = MINILM,
     max_length: int = MAX_LENGTH,
     layers: int = 0,
+    tokens: bool = False,
 ) -> TensorData:
     """Generated movie-review sentences (:func:`sentiment_sentences`), 2 classes, as their
     frozen encoder activations (default 4,000 sentences, all-MiniLM-L6-v2, 64 tokens; with
-    ``layers``, the hidden states below the top ``layers`` layers: :func:`encode`)."""
+    ``layers``, the hidden states below the top ``layers`` layers; with ``tokens``, the token
+    ids: :func:`encode`)."""
     texts, labels = sentiment_sentences(size or 4_000, seed)
     x = encode(
-        texts, model_path=encoder or MINILM, max_length=max_length or MAX_LENGTH, layers=layers
+        texts,
+        model_path=encoder or MINILM,
+        max_length=max_length or MAX_LENGTH,
+        layers=layers,
+        tokens=tokens,
     )
-    return TensorData(x, torch.from_numpy(labels), 2, "sentiment-synthetic", masked=layers > 0)
+    masked = layers > 0 or tokens
+    return TensorData(x, torch.from_numpy(labels), 2, "sentiment-synthetic", masked=masked)
 
 
 def read_sst2(folder: str | Path) -> tuple[list[str], np.ndarray]:
@@ -257,16 +273,24 @@ def read_sst2(folder: str | Path) -> tuple[list[str], np.ndarray]:
 
 @register_dataset("sst2")
 def sst2(
-    *, path: str, size: int, seed: int, encoder: str = "", max_length: int = 67, layers: int = 0
+    *,
+    path: str,
+    size: int,
+    seed: int,
+    encoder: str = "",
+    max_length: int = 67,
+    layers: int = 0,
+    tokens: bool = False,
 ) -> TensorData:
     """GLUE SST-2 (:func:`read_sst2`) as frozen activations of ``encoder`` (the track's
     ``model_path``: MICO fine-tuned RoBERTa-base), ``max_length`` tokens (MICO: 67), below
-    the top ``layers`` layers with ``layers`` (:func:`encode`)."""
+    the top ``layers`` layers with ``layers``, or as token ids with ``tokens``
+    (:func:`encode`)."""
     if not encoder:
         raise ValueError("sst2: the track must name its encoder (model_path)")
     texts, labels = read_sst2(path)
-    x = encode(texts, model_path=encoder, max_length=max_length or 67, layers=layers)
-    return TensorData(x, torch.from_numpy(labels), 2, "sst2", masked=layers > 0)
+    x = encode(texts, model_path=encoder, max_length=max_length or 67, layers=layers, tokens=tokens)
+    return TensorData(x, torch.from_numpy(labels), 2, "sst2", masked=layers > 0 or tokens)
 
 
 class TextClassifier(nn.Module):
@@ -283,8 +307,13 @@ class TextClassifier(nn.Module):
         self.model_path, self.max_length, self.head = model_path, max_length, head
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
-        layers = int(getattr(self.head, "layers", 0))  # a top-k head: the encoder's last layers
+        tokens = bool(getattr(self.head, "tokens", False))  # a fully fine-tuned model
+        layers = 0 if tokens else int(getattr(self.head, "layers", 0))  # a top-k head
         features = encode(
-            texts, model_path=self.model_path, max_length=self.max_length, layers=layers
+            texts,
+            model_path=self.model_path,
+            max_length=self.max_length,
+            layers=layers,
+            tokens=tokens,
         )
         return self.head(features)

@@ -30,7 +30,7 @@ import dataclasses
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -149,7 +149,7 @@ def _linear(
     return z
 
 
-def _norm(
+def layer_norm(
     params: Stacked, prefix: str, x: torch.Tensor, eps: float, records: list[NormRecord] | None
 ) -> torch.Tensor:
     normalized = F.layer_norm(x, x.shape[-1:], eps=eps)
@@ -187,10 +187,10 @@ def layer_forward(
     context = (scores + blocked).softmax(dim=-1) @ v
     context = context.transpose(1, 2).reshape(k, b, t, h)
     attended = _linear(params, prefix + LINEARS[3] + ".", context, records)
-    x = _norm(params, prefix + NORMS[0] + ".", attended + x, shape.eps, norms)
+    x = layer_norm(params, prefix + NORMS[0] + ".", attended + x, shape.eps, norms)
     inner = F.gelu(_linear(params, prefix + LINEARS[4] + ".", x, records))
     out = _linear(params, prefix + LINEARS[5] + ".", inner, records)
-    return _norm(params, prefix + NORMS[1] + ".", out + x, shape.eps, norms)
+    return layer_norm(params, prefix + NORMS[1] + ".", out + x, shape.eps, norms)
 
 
 def layer_prefixes(params: Stacked) -> list[str]:
@@ -208,14 +208,20 @@ def top_forward(
     *,
     records: list[LayerRecord] | None = None,
     norms: list[NormRecord] | None = None,
+    pooling: str = "mean",
 ) -> torch.Tensor:
-    """Logits of K models: their top layers on ``hidden`` (K, B, T, H), the mean over the
-    unmasked tokens, then the head (registry architecture ``head``, keys ``head.<key>``)."""
+    """Logits of K models: their top layers on ``hidden`` (K, B, T, H), pooled (``"mean"``
+    over the unmasked tokens, or ``"cls"``: the first token's state, as RoBERTa's
+    classification head takes it), then the head (registry architecture ``head``, keys
+    ``head.<key>``)."""
     x = hidden
     for prefix in layer_prefixes(params):
         x = layer_forward(params, prefix, x, mask, shape, records=records, norms=norms)
-    weights = mask.unsqueeze(-1)
-    pooled = (x * weights).sum(dim=2) / weights.sum(dim=2).clamp(min=1)
+    if pooling == "cls":
+        pooled = x[:, :, 0]
+    else:
+        weights = mask.unsqueeze(-1)
+        pooled = (x * weights).sum(dim=2) / weights.sum(dim=2).clamp(min=1)
     head_params = {
         key.removeprefix("head."): v for key, v in params.items() if key.startswith("head.")
     }
@@ -238,6 +244,7 @@ def clipped_gradient(
     shape: LayerShape,
     *,
     clip: float,
+    pooling: str = "mean",
 ) -> tuple[Stacked, torch.Tensor]:
     """:func:`benchmark.zoo.dp.clipped_gradient` for top-k models: each sample's gradient over
     every trained parameter (top layers and head) clipped to ``clip``, summed per model.
@@ -250,16 +257,52 @@ def clipped_gradient(
         raise ValueError(f"clip must be positive, got {clip}")
     records: list[LayerRecord] = []
     norms: list[NormRecord] = []
-    logits = top_forward(params, head, hidden, mask, shape, records=records, norms=norms)
+    logits = top_forward(
+        params, head, hidden, mask, shape, records=records, norms=norms, pooling=pooling
+    )
+    return clip_recorded(logits, y, weights, clip=clip, records=records, norms=norms)
+
+
+class Lookup(Protocol):
+    """A recorded table lookup (embeddings): its output and its per-sample gradients' algebra."""
+
+    outputs: torch.Tensor
+
+    def sq_norms(self, delta: torch.Tensor) -> torch.Tensor:
+        """Each sample's squared gradient norm over the tables, (K, B), from the output's."""
+        ...
+
+    def weighted_sum(self, delta: torch.Tensor, factors: torch.Tensor) -> Stacked:
+        """The tables' gradients, each sample's scaled by ``factors`` (K, B), summed."""
+        ...
+
+
+def clip_recorded(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    weights: torch.Tensor,
+    *,
+    clip: float,
+    records: list[LayerRecord],
+    norms: list[NormRecord],
+    lookups: Sequence[Lookup] = (),
+) -> tuple[Stacked, torch.Tensor]:
+    """The clipped gradient sum of a recorded pass (:func:`clipped_gradient`): the loss's
+    gradient with respect to every recorded output, each sample's norm over all of them, and
+    the per-model sums of the clipped per-sample gradients."""
     losses = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
     outputs = [r.outputs for r in records] + [r.outputs for r in norms]
+    outputs += [lookup.outputs for lookup in lookups]
     deltas = torch.autograd.grad((losses.reshape(y.shape) * weights).sum(), outputs)
-    linear_deltas, norm_deltas = deltas[: len(records)], deltas[len(records) :]
+    linear_deltas = deltas[: len(records)]
+    norm_deltas = deltas[len(records) : len(records) + len(norms)]
+    lookup_deltas = [d.detach() for d in deltas[len(records) + len(norms) :]]
     per_norm = [  # (K, B, H) per-sample gradients of each LayerNorm's weight and bias
         ((d * r.normalized).sum(dim=2), d.sum(dim=2)) for r, d in zip(norms, norm_deltas)
     ]
     squares = [dp.per_sample_sq_norms(r, d.detach()) for r, d in zip(records, linear_deltas)]
     squares += [w.square().sum(dim=-1) + b.square().sum(dim=-1) for w, b in per_norm]
+    squares += [lookup.sq_norms(d) for lookup, d in zip(lookups, lookup_deltas)]
     sample_norms = torch.stack(squares).sum(dim=0).sqrt()
     factors = (clip / (sample_norms + 1e-6)).clamp(max=1.0) * weights
     grads: Stacked = {}
@@ -268,6 +311,8 @@ def clipped_gradient(
     for norm, (w, b) in zip(norms, per_norm):
         grads[norm.prefix + "weight"] = torch.einsum("kb,kbh->kh", factors, w.detach())
         grads[norm.prefix + "bias"] = torch.einsum("kb,kbh->kh", factors, b.detach())
+    for lookup, delta in zip(lookups, lookup_deltas):
+        grads.update(lookup.weighted_sum(delta, factors))
     return grads, sample_norms.detach()
 
 
@@ -328,6 +373,10 @@ class TopLayers(ZooModule):
 
     body = ""
     num_classes = 2
+    #: How the head sees the top layer's states: ``"mean"`` over the tokens or ``"cls"``.
+    pooling: ClassVar[str] = "mean"
+    #: The points are token ids (:mod:`benchmark.zoo.finetune`), not hidden states.
+    tokens: ClassVar[bool] = False
     encoder_layers: ClassVar[int]
     layers: ClassVar[int]
     shape: ClassVar[LayerShape]
@@ -352,7 +401,9 @@ class TopLayers(ZooModule):
     ) -> torch.Tensor:
         """Logits (K, B, 2) of K models on points ``x`` (K, B, T, H + 1)."""
         hidden, mask = split_points(x)
-        return top_forward(params, cls.head_name, hidden, mask, cls.shape, records=records)
+        return top_forward(
+            params, cls.head_name, hidden, mask, cls.shape, records=records, pooling=cls.pooling
+        )
 
     @classmethod
     def clipped_gradient(
@@ -361,8 +412,9 @@ class TopLayers(ZooModule):
         """:func:`clipped_gradient` on points ``x`` (K, B, T, H + 1)."""
         hidden, mask = split_points(x.float())
         return clipped_gradient(
-            params, cls.head_name, hidden, mask, y, weights, cls.shape, clip=clip
-        )
+            params, cls.head_name, hidden, mask, y, weights, cls.shape, clip=clip,
+            pooling=cls.pooling,
+        )  # fmt: skip
 
     @classmethod
     def sample_norms(cls, params: Stacked, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -370,6 +422,22 @@ class TopLayers(ZooModule):
         with torch.enable_grad():
             weights = torch.ones(y.shape, device=y.device)
             return cls.clipped_gradient(params, x, y, weights, math.inf)[1]
+
+    @classmethod
+    def check_encoder(cls, name: str, encoder: Any) -> None:
+        """Raise ValueError naming the mismatch when ``encoder`` is not the one ``name``
+        (this class) was registered for."""
+        found = len(encoder.encoder.layer)
+        if found != cls.encoder_layers or LayerShape.of(encoder.config) != cls.shape:
+            raise ValueError(
+                f"{name} fine-tunes an encoder of {cls.encoder_layers} layers shaped {cls.shape}; "
+                f"the track's model_path has {found} shaped {LayerShape.of(encoder.config)}"
+            )
+
+    @classmethod
+    def init_from(cls, encoder: Any, seeds: Sequence[int]) -> Stacked:
+        """K models' starting point from ``encoder``'s pre-trained weights (:func:`init_top`)."""
+        return init_top(encoder, cls.layers, cls.head_name, seeds)
 
 
 MINILM_LAYER = LayerShape(hidden=384, heads=12, intermediate=1536, eps=1e-12)
@@ -419,8 +487,8 @@ def top_architecture(name: str) -> type[TopLayers] | None:
 
 
 def init_params(name: str, encoder: Any, seeds: Sequence[int]) -> Stacked:
-    """K models of the top-k architecture ``name`` starting from ``encoder``'s pre-trained
-    layers (:func:`init_top`).
+    """K models of the top-k or full fine-tuning architecture ``name`` starting from
+    ``encoder``'s pre-trained weights (:meth:`TopLayers.init_from`).
 
     Raises
     ------
@@ -430,10 +498,5 @@ def init_params(name: str, encoder: Any, seeds: Sequence[int]) -> Stacked:
     cls = top_architecture(name)
     if cls is None:
         raise ValueError(f"{name} is not a top-k architecture")
-    found = len(encoder.encoder.layer)
-    if found != cls.encoder_layers or LayerShape.of(encoder.config) != cls.shape:
-        raise ValueError(
-            f"{name} fine-tunes an encoder of {cls.encoder_layers} layers shaped {cls.shape}; "
-            f"the track's model_path has {found} shaped {LayerShape.of(encoder.config)}"
-        )
-    return init_top(encoder, cls.layers, cls.head_name, seeds)
+    cls.check_encoder(name, encoder)
+    return cls.init_from(encoder, seeds)

@@ -326,6 +326,7 @@ def train_config(
         dp=dp_settings(track, scenario),
         shuffle=t.shuffle,
         weight_decay=t.weight_decay,
+        physical_batch=t.physical_batch,
     )
 
 

@@ -65,6 +65,8 @@ class TrainConfig:
     dp: DPSettings | None = None
     shuffle: bool = True
     weight_decay: float = 0.0
+    #: Samples per forward and backward pass (gradient accumulation); 0: the whole batch.
+    physical_batch: int = 0
 
     def steps_per_epoch(self, n: int) -> int:
         """Optimizer steps per epoch: ``ceil(n / batch)`` (Opacus: ``1 / q`` steps)."""
@@ -128,14 +130,21 @@ def _plain_epoch(
         rows = train_idx
     for start in range(0, n, config.batch):
         batch = rows[:, start : start + config.batch]
-        with autocast(config.dtype, x.device):
-            logits = stacked_forward(params, architecture_name, gather(x, batch))
-        losses = F.cross_entropy(
-            logits.float().flatten(0, 1), gather(y, batch).flatten(), reduction="none"
-        )
         optimizer.zero_grad(set_to_none=True)
-        losses.reshape(k, -1).mean(dim=1).sum().backward()
+        for part in _parts(batch.shape[1], config.physical_batch):
+            with autocast(config.dtype, x.device):
+                logits = stacked_forward(params, architecture_name, gather(x, batch[:, part]))
+            losses = F.cross_entropy(
+                logits.float().flatten(0, 1), gather(y, batch[:, part]).flatten(), reduction="none"
+            )
+            (losses.reshape(k, -1).sum(dim=1) / batch.shape[1]).sum().backward()
         optimizer.step()
+
+
+def _parts(width: int, physical: int) -> list[slice]:
+    """A batch of ``width`` samples as slices of at most ``physical`` (0: one slice)."""
+    size = physical if 0 < physical < width else max(width, 1)
+    return [slice(start, start + size) for start in range(0, width, size)]
 
 
 def _dp_epoch(
@@ -169,15 +178,18 @@ def _dp_epoch(
         pos = positions[:, step, :width].to(device)
         weights = (pos < n).float()
         rows = train_idx.gather(1, pos.clamp(max=n - 1))
-        grads, _ = dp.clipped_gradient(
-            params,
-            architecture_name,
-            gather(x, rows),
-            gather(y, rows),
-            weights,
-            clip=settings.clip,
-            dtype=config.dtype,
-        )
+        grads: Stacked = {}
+        for part in _parts(width, config.physical_batch):  # each sample is clipped alone
+            summed, _ = dp.clipped_gradient(
+                params,
+                architecture_name,
+                gather(x, rows[:, part]),
+                gather(y, rows[:, part]),
+                weights[:, part],
+                clip=settings.clip,
+                dtype=config.dtype,
+            )
+            grads = {name: grads[name] + g if name in grads else g for name, g in summed.items()}
         noise = torch.stack([torch.randn(sum(sizes), generator=g) for g in noise_generators])
         noise = noise.to(device)
         for (name, param), part in zip(params.items(), noise.split(sizes, dim=1)):

@@ -95,3 +95,27 @@ def test_bfloat16_changes_only_the_matmuls(device):
     assert rounded.dtype == torch.float32 and rounded.device.type == "cpu"
     assert not torch.equal(exact, rounded), "bfloat16 did run"
     torch.testing.assert_close(rounded, exact, rtol=0.05, atol=0.05)
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_physical_batches_accumulate_to_the_same_step(private):
+    """A batch run in slices of ``physical_batch`` samples (gradient accumulation; under DP
+    each sample still clipped alone) trains the models the whole batch trains."""
+    from benchmark.zoo.engine import DPSettings
+
+    generator = torch.Generator().manual_seed(3)
+    x = torch.randn(60, 600, generator=generator)
+    y = torch.randint(0, 100, (60,), generator=generator)
+    rows = torch.stack([torch.randperm(60, generator=generator)[:40] for _ in range(2)])
+    settings = DPSettings(noise_multiplier=0.5, clip=1.0, sample_rate=0.4) if private else None
+    trained = []
+    for physical in (0, 7):
+        config = TrainConfig("adam", 1e-3, 2, 16, 5, 1.0, dp=settings, physical_batch=physical)
+        trained.append(
+            train_group(
+                "mlp-purchase", x, y, rows, config=config, init_seeds=[1, 2], order_seeds=[3, 4],
+                noise_seeds=[5, 6] if private else None,
+            ).params
+        )  # fmt: skip
+    for key, value in trained[0].items():
+        torch.testing.assert_close(trained[1][key], value, rtol=1e-4, atol=1e-5)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from benchmark.zoo import text
-from benchmark.zoo.build import build_track, manifest, track_dataset
+from benchmark.zoo.build import build_track, manifest, track_dataset, train_config
 from benchmark.zoo.bundles import zip_participant_bundle
 from benchmark.zoo.datasets import load_dataset
 from benchmark.zoo.models import architecture
@@ -161,7 +161,15 @@ def test_the_track_files_validate():
     for name in ("demo-text", "sst2"):
         spec = load_track(f"tracks/{name}.toml")
         assert spec.model_path and spec.max_length
-    assert load_track("tracks/sst2.toml").training == 67_349
+    sst2 = load_track("tracks/sst2.toml")
+    assert sst2.training == 67_349 and sst2.architecture == "text-full-roberta-base"
+    configs = {s.slug: train_config(sst2, s) for s in sst2.scenarios}
+    assert (configs["inf"].batch, configs["inf"].lr, configs["inf"].physical_batch) == (96, 5e-5, 0)
+    assert (configs["lo"].batch, configs["lo"].physical_batch, configs["lo"].dp.clip) == (
+        1024,
+        16,
+        0.1,
+    )
 
 
 def test_output_based_attacks_run_on_a_text_zoo_unchanged_and_score(built):
@@ -278,3 +286,50 @@ def test_every_kind_of_attack_runs_on_a_top_layer_zoo(built_top):
         assert scores.shape == (40,) and np.all(np.isfinite(scores))
     with pytest.raises(ValueError, match="augmented queries need images"):
         attacks.observe_zoo(track, "inf", root=root, queries=2)  # no flips of token states
+
+
+@pytest.fixture(scope="module")
+def built_full(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("text-full-zoo")
+    source = TRACK.replace('"texty"', '"fully"').replace('"text-mlp-384"', '"text-full-minilm"')
+    track = parse_track(source.replace("epochs = 3", "epochs = 1").replace("0.003", "0.0001"))
+    return track, tmp_path, build_track(track, tmp_path)
+
+
+def test_a_fully_fine_tuned_zoo_trains_the_embeddings_and_round_trips(built_full):
+    """A full fine-tuning track trains every weight of MiniLM, the embeddings included; its
+    points are token ids, rebuilt from the bundle's dataset entry, and ``load_model('sst2')``
+    gives the whole model on sentences with the zoo's logits. Attacks run on it unchanged."""
+    import attacks
+    from attacks.bundle import open_track
+    from benchmark.zoo.mico import load_model
+
+    track, root, records = built_full
+    assert len(records) == 6
+    facts = manifest(track)
+    assert facts["dataset"]["tokens"] is True and "layers" not in facts["dataset"]
+    data = load_dataset(**facts["dataset"])
+    assert data.x.shape[0] == 240 and data.x.shape[2] == 2
+    assert torch.equal(open_track(root / "fully").dataset.x, data.x)
+    model_dir = root / "fully" / "fully_inf" / "dev" / "model_1"
+    weights = torch.load(model_dir / "model.pt", weights_only=True)
+    pre_trained = text.encoder_model(text.MINILM).embeddings.word_embeddings.weight
+    trained = weights["embeddings.word_embeddings.weight"]
+    used = data.x[challenge_points(model_dir, data).indices, :, 0].long().unique()
+    assert not torch.equal(trained[used], pre_trained[used])
+    torch.testing.assert_close(trained, pre_trained, atol=0.01, rtol=0)
+    model = load_model("sst2", model_dir)
+    zoo = architecture("text-full-minilm")()
+    zoo.load_state_dict(weights)
+    sentences, _ = text.sentiment_sentences(240, 5)
+    chosen = challenge_points(model_dir, data).indices[:8]
+    with torch.inference_mode():
+        from_sentences = model([sentences[i] for i in chosen.tolist()])
+        torch.testing.assert_close(from_sentences, zoo(data.x[chosen]), rtol=1e-4, atol=1e-4)
+
+    observations = attacks.observe_zoo(track, "lo", root=root)
+    for name in ("loss", "gradient-norm"):
+        predictions = attacks.run(name, observations)
+        assert sorted(predictions) == [("dev", 1), ("final", 2)]
+        scores = np.concatenate(list(predictions.values()))
+        assert scores.shape == (40,) and np.all(np.isfinite(scores))

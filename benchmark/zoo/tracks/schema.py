@@ -76,6 +76,13 @@ class TrainingSpec:
         "every gradient, as torch's optimisers do (loss + lambda/2 |w|^2); under DP-SGD after "
         "clipping and noise.",
     )
+    physical_batch: Size = Field(
+        0,
+        description="Samples per forward and backward pass when a batch does not fit in memory "
+        "(gradient accumulation, as MICO's SST-2 DP models took batches of 16 x 64): the "
+        "optimizer step and, under DP-SGD, each sample's clipping are the same; 0: the whole "
+        "batch at once.",
+    )
 
 
 @dataclass(frozen=True, kw_only=True, config=_TABLE)
@@ -225,6 +232,7 @@ class ScenarioTable(BaseModel):
     weight_decay: NonNegative | None = Field(
         None, description="Overrides [training].weight_decay (an L2 defence)."
     )
+    physical_batch: Size | None = Field(None, description="Overrides [training].physical_batch.")
     temperature: Positive = Field(
         1.0,
         description="Release: softmax temperature of the released vectors (above 1 flattens them).",

@@ -17,6 +17,10 @@ head trained with Adam, batch 50, on n = 200 generated sentences per model, 64 t
   head together (:mod:`benchmark.zoo.transformer`); the user's loop runs the frozen layers on
   every batch and trains Hugging Face's own layer, one model at a time; Opacus wraps that
   layer and head.
+- ``speedup_text_full`` and ``speedup_text_full_dp``: full fine-tuning (``--full-epochs``
+  epochs, lr 5e-5 as MICO's), embeddings and every layer trained: ours trains K copies of the
+  whole network at once (:mod:`benchmark.zoo.finetune`), nothing shared between them; the
+  user's loop trains Hugging Face's own model one at a time, Opacus wrapping all of it.
 - ``mico_sst2_gpu_hours``: MICO's SST-2 track (600 RoBERTa-base models, 3 epochs over n =
   67,349 sentences of 67 tokens, full fine-tuning as MICO did) projected on one NVIDIA H200
   from FLOP counts (6 FLOPs per parameter per token for a forward and backward pass, dense
@@ -47,6 +51,7 @@ from benchmark.zoo.models import init_module  # noqa: E402
 
 N, BATCH, LR, MAX_LENGTH, CLIP, SIGMA = 200, 50, 0.003, 64, 1.0, 1.0
 TOP_LR = 5e-4
+FULL_LR = 5e-5  # MICO's full fine-tuning rate
 ROBERTA_BASE_PARAMETERS = 124_647_170  # RoBERTa-base with a 2-class head
 H200_BF16_DENSE_FLOPS = 989e12
 
@@ -196,12 +201,84 @@ def top_loop(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> flo
     return time.perf_counter() - start
 
 
+class FullModel(torch.nn.Module):
+    """The user's fully fine-tuned model: a copy of the whole encoder (no pooler), mean
+    pooling, the head; positions given per sample (Opacus needs a batch dimension)."""
+
+    def __init__(self, encoder, seed: int):
+        super().__init__()
+        self.encoder = copy.deepcopy(encoder).float().train()
+        self.encoder.pooler = None
+        for module in self.encoder.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0  # ours trains without dropout too
+        self.encoder.requires_grad_(True)
+        self.head = init_module("text-mlp-384", seed)
+
+    def forward(self, ids, mask):
+        positions = torch.arange(ids.shape[1]).expand(ids.shape)
+        out = self.encoder(
+            input_ids=ids, attention_mask=mask, position_ids=positions,
+            token_type_ids=torch.zeros_like(ids),
+        ).last_hidden_state  # fmt: skip
+        weights = mask.unsqueeze(-1).float()
+        return self.head((out * weights).sum(1) / weights.sum(1).clamp(min=1))
+
+
+def ours_full(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
+    encoder = text.encoder_model(text.MINILM)
+    start = time.perf_counter()
+    x = text.encode(sentences[: int(rows.max()) + 1], max_length=MAX_LENGTH, tokens=True)
+    k = len(rows)
+    config = TrainConfig("adam", FULL_LR, epochs, BATCH, epochs, 1.0, dp=dp)
+    train_group(
+        "text-full-minilm", x, labels, rows, config=config, init_seeds=list(range(k)),
+        order_seeds=list(range(100, 100 + k)),
+        noise_seeds=list(range(200, 200 + k)) if dp else None,
+        init=transformer.init_params("text-full-minilm", encoder, list(range(k))),
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def full_loop(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
+    """One fully fine-tuned model at a time, each batch tokenized; Opacus with DP."""
+    from opacus import PrivacyEngine
+    from torch.utils.data import DataLoader, TensorDataset
+
+    tokenizer, encoder = text._encoder(text.MINILM)
+    start = time.perf_counter()
+    for k, members in enumerate(rows):
+        model = FullModel(encoder, k)
+        optimizer = torch.optim.Adam(model.parameters(), lr=FULL_LR)
+        loader = DataLoader(TensorDataset(members), batch_size=BATCH, shuffle=True)
+        if dp is not None:
+            model, optimizer, loader = PrivacyEngine(accountant="prv").make_private(
+                module=model, optimizer=optimizer, data_loader=loader,
+                noise_multiplier=dp.noise_multiplier, max_grad_norm=dp.clip,
+                poisson_sampling=True,
+            )  # fmt: skip
+        for _ in range(epochs):
+            for (batch,) in loader:
+                if not len(batch):
+                    continue
+                tokens = tokenizer(
+                    [sentences[i] for i in batch], padding=True, truncation=True,
+                    max_length=MAX_LENGTH, return_tensors="pt",
+                )  # fmt: skip
+                optimizer.zero_grad()
+                logits = model(tokens["input_ids"], tokens["attention_mask"])
+                F.cross_entropy(logits, labels[batch]).backward()
+                optimizer.step()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=8)
     parser.add_argument("--baseline-models", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--top-epochs", type=int, default=3)
+    parser.add_argument("--full-epochs", type=int, default=2)
     parser.add_argument("--utilisation", type=float, default=0.4)
     args = parser.parse_args()
     sentences, labels, rows = _data(args.models)
@@ -220,6 +297,12 @@ def main() -> None:
     ours_top_dp = ours_top(sentences, labels, rows, top, dp) / args.models
     base_top_dp = top_loop(sentences, labels, base_rows, top, dp) / args.baseline_models
 
+    full = args.full_epochs
+    ours_full_plain = ours_full(sentences, labels, rows, full, None) / args.models
+    base_full_plain = full_loop(sentences, labels, base_rows, full, None) / args.baseline_models
+    ours_full_dp = ours_full(sentences, labels, rows, full, dp) / args.models
+    base_full_dp = full_loop(sentences, labels, base_rows, full, dp) / args.baseline_models
+
     tokens = 67_349 * 67 * 3
     flops = 6 * ROBERTA_BASE_PARAMETERS * tokens * 600
     hours = flops / (H200_BF16_DENSE_FLOPS * args.utilisation) / 3600
@@ -232,6 +315,10 @@ def main() -> None:
     print(f"top1_dp: ours {ours_top_dp:.3f} s/model, opacus {base_top_dp:.3f}")
     print(f"speedup_text_top1: {base_top_plain / ours_top_plain:.1f}")
     print(f"speedup_text_top1_dp: {base_top_dp / ours_top_dp:.1f}")
+    print(f"full: {full} epochs; ours {ours_full_plain:.3f} s/model, loop {base_full_plain:.3f}")
+    print(f"full_dp: ours {ours_full_dp:.3f} s/model, opacus {base_full_dp:.3f}")
+    print(f"speedup_text_full: {base_full_plain / ours_full_plain:.1f}")
+    print(f"speedup_text_full_dp: {base_full_dp / ours_full_dp:.1f}")
     print(
         f"mico_sst2: {flops:.3g} FLOPs (full fine-tuning, 600 models) at "
         f"{args.utilisation:.0%} of an H200's dense BF16 peak: projected from FLOP counts"

@@ -141,8 +141,11 @@ def embed(
 def split_tokens(x: torch.Tensor, vocab: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Token points ``(..., T, 2)`` as ids ``(..., T')`` int64 and a 0/1 mask ``(..., T')``,
     cut after the last token any sentence has. Perturbed points (attacks move them) are
-    rounded to the nearest id in the vocabulary and their mask to 0 or 1."""
+    rounded to the nearest id in the vocabulary and their mask to 0 or 1; the first token
+    (``[CLS]``, ``<s>``), which every tokenized sentence has, is always attended, so that no
+    point is all padding (whose attention would depend on the batch's width)."""
     mask = (x[..., 1] > 0.5).to(torch.float32)
+    mask[..., 0] = 1.0
     used = mask.flatten(0, -2).amax(dim=0).nonzero()
     width = int(used[-1]) + 1 if len(used) else 1
     ids = x[..., :width, 0].float().round().clamp(0, vocab - 1).long()

@@ -237,3 +237,17 @@ def test_roberta_full_model_is_mico_s_classifier(tmp_path):
     rebuilt = finetune.hugging_face_model(unstack(params)[0], str(tmp_path / "roberta-base"))
     with torch.no_grad():
         torch.testing.assert_close(rebuilt(input_ids=ids, attention_mask=mask).logits, expected)
+
+
+def test_a_point_s_logits_do_not_depend_on_the_batch_it_comes_in():
+    """Padding after a sentence changes nothing, even for a point an attack drew with no token
+    attended (its first token is: every tokenized sentence has one), read on the first token's
+    state as RoBERTa's head reads it."""
+    full = architecture("text-full-roberta-base")
+    params = full.init_from(_roberta_base().roberta, [1])
+    sentence = torch.tensor([[0, 713, 16, 372, 2, 0, 0], [1, 1, 1, 1, 1, 0, 0]]).T.float()
+    drawn = torch.tensor([[0, 5, 6, 0, 0, 0, 0], [0.0] * 7]).T  # nothing attended
+    with torch.no_grad():
+        alone = full.stacked_logits(params, drawn[None, None])[0, 0]
+        beside = full.stacked_logits(params, torch.stack([drawn, sentence])[None])[0, 0]
+    torch.testing.assert_close(beside, alone, rtol=1e-5, atol=1e-6)

@@ -8,7 +8,10 @@ zoo trains the heads on them with the same batched engine, DP-SGD included, as e
 track: a text dataset's points *are* those activations (the mean over tokens of the last
 hidden states, one vector per sentence), and its architecture a small network on them
 (``text-mlp-384`` for MiniLM, ``text-mlp-768`` for RoBERTa-base). DP-SGD's guarantee covers
-what is trained (the head), not the encoder, which saw no member in training.
+what is trained (the head), not the encoder, which saw no member in training. Track options
+train more: the top k layers on shared frozen hidden states (:mod:`benchmark.zoo.transformer`,
+points from :func:`encode` with ``layers``) or the whole model, embeddings included
+(:mod:`benchmark.zoo.finetune`, token-id points from :func:`encode` with ``tokens``).
 
 The encoder is a Hugging Face folder (config, tokenizer, weights) loaded with ``transformers``
 offline (``local_files_only``; nothing is downloaded). A track names it by ``model_path``: a

@@ -130,16 +130,22 @@ def opacus_loop(sentences, labels, rows, epochs: int, dp: DPSettings) -> float:
     return time.perf_counter() - start
 
 
+def _trainable(module: torch.nn.Module) -> torch.nn.Module:
+    """A float32 copy of a pre-trained module in training mode, trainable, without dropout
+    (ours trains without dropout too)."""
+    copied = copy.deepcopy(module).float().train()
+    for child in copied.modules():
+        if isinstance(child, torch.nn.Dropout):
+            child.p = 0.0
+    return copied.requires_grad_(True)
+
+
 class TopModel(torch.nn.Module):
     """The user's top-1 model: a copy of the encoder's last layer, mean pooling, the head."""
 
     def __init__(self, encoder, seed: int):
         super().__init__()
-        self.layer = copy.deepcopy(encoder.encoder.layer[-1]).float().train()
-        for module in self.layer.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = 0.0  # ours trains without dropout too
-        self.layer.requires_grad_(True)
+        self.layer = _trainable(encoder.encoder.layer[-1])
         self.head = init_module("text-mlp-384", seed)
 
     def forward(self, hidden, mask):
@@ -157,32 +163,38 @@ def _frozen_batch(tokenizer, encoder, batch):
     return transformer.frozen_hidden(encoder, dict(tokens), 1)
 
 
+def _group(name: str, x, labels, rows, epochs: int, dp: DPSettings | None, lr: float) -> None:
+    """Our K models of the pre-trained architecture ``name`` trained together on points ``x``."""
+    k = len(rows)
+    config = TrainConfig("adam", lr, epochs, BATCH, epochs, 1.0, dp=dp)
+    train_group(
+        name, x, labels, rows, config=config, init_seeds=list(range(k)),
+        order_seeds=list(range(100, 100 + k)),
+        noise_seeds=list(range(200, 200 + k)) if dp else None,
+        init=transformer.init_params(name, text.encoder_model(text.MINILM), list(range(k))),
+    )  # fmt: skip
+
+
 def ours_top(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
     tokenizer, encoder = text._encoder(text.MINILM)
     start = time.perf_counter()
     used = sentences[: int(rows.max()) + 1]
     x = transformer.points(*_frozen_batch(tokenizer, encoder, used))
-    k = len(rows)
-    config = TrainConfig("adam", TOP_LR, epochs, BATCH, epochs, 1.0, dp=dp)
-    train_group(
-        "text-top1-minilm", x, labels, rows, config=config, init_seeds=list(range(k)),
-        order_seeds=list(range(100, 100 + k)),
-        noise_seeds=list(range(200, 200 + k)) if dp else None,
-        init=transformer.init_params("text-top1-minilm", encoder, list(range(k))),
-    )  # fmt: skip
+    _group("text-top1-minilm", x, labels, rows, epochs, dp, TOP_LR)
     return time.perf_counter() - start
 
 
-def top_loop(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
-    """One top-1 model at a time, the frozen layers run on every batch; Opacus with DP."""
+def _alone(labels, rows, epochs: int, dp: DPSettings | None, lr: float, make_model, inputs):
+    """One model at a time as a user trains it: ``make_model(k)``, Adam at ``lr``, shuffled
+    batches of its members (Opacus's Poisson batches under ``dp``); ``inputs(batch)`` gives
+    the model's arguments. Returns the seconds taken."""
     from opacus import PrivacyEngine
     from torch.utils.data import DataLoader, TensorDataset
 
-    tokenizer, encoder = text._encoder(text.MINILM)
     start = time.perf_counter()
     for k, members in enumerate(rows):
-        model = TopModel(encoder, k)
-        optimizer = torch.optim.Adam(model.parameters(), lr=TOP_LR)
+        model = make_model(k)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         loader = DataLoader(TensorDataset(members), batch_size=BATCH, shuffle=True)
         if dp is not None:
             model, optimizer, loader = PrivacyEngine(accountant="prv").make_private(
@@ -194,11 +206,19 @@ def top_loop(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> flo
             for (batch,) in loader:
                 if not len(batch):
                     continue
-                hidden, mask = _frozen_batch(tokenizer, encoder, [sentences[i] for i in batch])
                 optimizer.zero_grad()
-                F.cross_entropy(model(hidden, mask), labels[batch]).backward()
+                F.cross_entropy(model(*inputs(batch)), labels[batch]).backward()
                 optimizer.step()
     return time.perf_counter() - start
+
+
+def top_loop(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
+    """One top-1 model at a time, the frozen layers run on every batch; Opacus with DP."""
+    tokenizer, encoder = text._encoder(text.MINILM)
+    return _alone(
+        labels, rows, epochs, dp, TOP_LR, lambda k: TopModel(encoder, k),
+        lambda batch: _frozen_batch(tokenizer, encoder, [sentences[i] for i in batch]),
+    )  # fmt: skip
 
 
 class FullModel(torch.nn.Module):
@@ -207,12 +227,8 @@ class FullModel(torch.nn.Module):
 
     def __init__(self, encoder, seed: int):
         super().__init__()
-        self.encoder = copy.deepcopy(encoder).float().train()
-        self.encoder.pooler = None
-        for module in self.encoder.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = 0.0  # ours trains without dropout too
-        self.encoder.requires_grad_(True)
+        self.encoder = _trainable(encoder)
+        self.encoder.pooler = None  # type: ignore[assignment]  # the head pools itself
         self.head = init_module("text-mlp-384", seed)
 
     def forward(self, ids, mask):
@@ -226,50 +242,24 @@ class FullModel(torch.nn.Module):
 
 
 def ours_full(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
-    encoder = text.encoder_model(text.MINILM)
     start = time.perf_counter()
     x = text.encode(sentences[: int(rows.max()) + 1], max_length=MAX_LENGTH, tokens=True)
-    k = len(rows)
-    config = TrainConfig("adam", FULL_LR, epochs, BATCH, epochs, 1.0, dp=dp)
-    train_group(
-        "text-full-minilm", x, labels, rows, config=config, init_seeds=list(range(k)),
-        order_seeds=list(range(100, 100 + k)),
-        noise_seeds=list(range(200, 200 + k)) if dp else None,
-        init=transformer.init_params("text-full-minilm", encoder, list(range(k))),
-    )  # fmt: skip
+    _group("text-full-minilm", x, labels, rows, epochs, dp, FULL_LR)
     return time.perf_counter() - start
 
 
 def full_loop(sentences, labels, rows, epochs: int, dp: DPSettings | None) -> float:
     """One fully fine-tuned model at a time, each batch tokenized; Opacus with DP."""
-    from opacus import PrivacyEngine
-    from torch.utils.data import DataLoader, TensorDataset
-
     tokenizer, encoder = text._encoder(text.MINILM)
-    start = time.perf_counter()
-    for k, members in enumerate(rows):
-        model = FullModel(encoder, k)
-        optimizer = torch.optim.Adam(model.parameters(), lr=FULL_LR)
-        loader = DataLoader(TensorDataset(members), batch_size=BATCH, shuffle=True)
-        if dp is not None:
-            model, optimizer, loader = PrivacyEngine(accountant="prv").make_private(
-                module=model, optimizer=optimizer, data_loader=loader,
-                noise_multiplier=dp.noise_multiplier, max_grad_norm=dp.clip,
-                poisson_sampling=True,
-            )  # fmt: skip
-        for _ in range(epochs):
-            for (batch,) in loader:
-                if not len(batch):
-                    continue
-                tokens = tokenizer(
-                    [sentences[i] for i in batch], padding=True, truncation=True,
-                    max_length=MAX_LENGTH, return_tensors="pt",
-                )  # fmt: skip
-                optimizer.zero_grad()
-                logits = model(tokens["input_ids"], tokens["attention_mask"])
-                F.cross_entropy(logits, labels[batch]).backward()
-                optimizer.step()
-    return time.perf_counter() - start
+
+    def tokens(batch):
+        encoded = tokenizer(
+            [sentences[i] for i in batch], padding=True, truncation=True,
+            max_length=MAX_LENGTH, return_tensors="pt",
+        )  # fmt: skip
+        return encoded["input_ids"], encoded["attention_mask"]
+
+    return _alone(labels, rows, epochs, dp, FULL_LR, lambda k: FullModel(encoder, k), tokens)
 
 
 def main() -> None:

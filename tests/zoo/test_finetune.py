@@ -179,10 +179,11 @@ def test_token_points_survive_bfloat16_and_perturbation(minilm):
     moved = x.clone()
     moved[0, 1, 0] = 1036.7
     moved[1, 2, 0] = 1e9
-    moved[2, 0, 1] = 0.3
+    moved[2, 1, 1] = 0.3
+    moved[3, 0, 1] = 0.0  # the first token is always attended
     ids, mask = finetune.split_tokens(moved, 30522)
-    assert ids[0, 1] == 1037 and ids[1, 2] == 30521 and mask[2, 0] == 0
-    assert ids.shape == x.shape[:2] and torch.equal(mask[3], x[3, :, 1])
+    assert ids[0, 1] == 1037 and ids[1, 2] == 30521 and mask[2, 1] == 0 and mask[3, 0] == 1
+    assert ids.shape == x.shape[:2] and torch.equal(mask[4], x[4, :, 1])
 
 
 def test_full_text_points_and_the_whole_model_on_sentences(minilm):

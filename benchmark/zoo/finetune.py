@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from benchmark.zoo.models import Stacked, init_stacked, register_architecture
+from benchmark.zoo.models import Stacked, register_architecture
 from benchmark.zoo.stacked import LayerRecord
 from benchmark.zoo.text import encoder_path
 from benchmark.zoo.transformer import (
@@ -41,6 +41,7 @@ from benchmark.zoo.transformer import (
     NormRecord,
     TopLayers,
     clip_recorded,
+    init_top,
     layer_norm,
     top_forward,
 )
@@ -229,22 +230,14 @@ class FullModel(TopLayers):
 
     @classmethod
     def init_from(cls, encoder: Any, seeds: Sequence[int]) -> Stacked:
-        """The pre-trained embeddings and layers (the same for all K) and the head under each
-        seed (:func:`benchmark.zoo.models.init_stacked`)."""
-        pretrained = {
-            f"embeddings.{key}": value for key, value in encoder.embeddings.named_parameters()
+        """The pre-trained embeddings, then every layer and the head as the top-k start has them
+        (:func:`benchmark.zoo.transformer.init_top` with every layer)."""
+        k = len(seeds)
+        embeddings = {
+            f"embeddings.{key}": value.detach().float().expand(k, *value.shape).clone()
+            for key, value in encoder.embeddings.named_parameters()
         }
-        pretrained |= {
-            f"{index}.{key}": value
-            for index, layer in enumerate(encoder.encoder.layer)
-            for key, value in layer.named_parameters()
-        }
-        stacked = {
-            key: value.detach().float().unsqueeze(0).expand(len(seeds), *value.shape).clone()
-            for key, value in pretrained.items()
-        }
-        heads = {f"head.{key}": v for key, v in init_stacked(cls.head_name, seeds).items()}
-        return stacked | heads
+        return embeddings | init_top(encoder, cls.encoder_layers, cls.head_name, seeds)
 
 
 MINILM_EMBEDDINGS = EmbeddingShape(vocab=30522, positions=512, types=2, offset=0)
